@@ -1,0 +1,115 @@
+"""The contract as SQL: typed values and, for each record that breaks a rule, a reason a person can read.
+
+Each column's value arrives as text (JSONL, CSV) or in a native type (Parquet). One conversion per column
+turns it into the contract type; a value that is present but does not convert is reported with the value
+itself, so the quarantine says what was wrong, not just that something was.
+"""
+
+from __future__ import annotations
+
+from pulsecast.contract import Column, Contract, EventType
+from pulsecast.ingest.staging import MAX_RAW_CHARS
+
+MAX_TEXT_CHARS = 1000
+EARLIEST_TS = "2000-01-01"
+NUMERIC_PREFIXES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
+
+
+def _shown(expr: str) -> str:
+    """A value quoted for a message, cut short so a huge field cannot flood the quarantine."""
+    return f"""'"' || left(CAST({expr} AS VARCHAR), 60) || '"'"""
+
+
+def _typed(column: Column, source: str, source_type: str) -> str:
+    """SQL converting the staged value to the contract type; NULL where it does not convert."""
+    if column.kind == "timestamp":
+        if source_type == "VARCHAR":
+            return (
+                f"CASE WHEN regexp_full_match({source}, '-?[0-9]+') THEN "
+                f"CASE WHEN TRY_CAST({source} AS BIGINT) BETWEEN -1e14 AND 1e14 "
+                f"THEN epoch_ms(CAST({source} AS BIGINT)) END "
+                f"ELSE CAST(TRY_CAST({source} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+            )
+        if source_type.startswith(NUMERIC_PREFIXES):
+            return f"CASE WHEN {source} BETWEEN -1e14 AND 1e14 THEN epoch_ms(CAST({source} AS BIGINT)) END"
+        return f"TRY_CAST({source} AS TIMESTAMP)"
+    if column.kind in ("text", "event_type"):
+        value = f"CAST({source} AS VARCHAR)"
+        return f"lower({value})" if column.kind == "event_type" else value
+    return f"TRY_CAST({source} AS {column.sql_type})"
+
+
+def _reasons(column: Column, source: str, typed: str, future_hours: float) -> list[str]:
+    name = column.name
+    checks: list[tuple[str, str]] = []
+    if column.required:
+        checks.append((f"{source} IS NULL", f"'missing required field {name}'"))
+    if column.kind in ("text", "event_type"):
+        checks.append((f"length({typed}) > {MAX_TEXT_CHARS}", f"'{name} is longer than {MAX_TEXT_CHARS} characters'"))
+    else:
+        what = {
+            "timestamp": "an ISO-8601 timestamp or epoch milliseconds",
+            "date": "a date (YYYY-MM-DD)",
+            "integer": "a whole number",
+        }.get(column.kind, "a number")
+        checks.append(
+            (f"{source} IS NOT NULL AND {typed} IS NULL", f"'{name} ' || {_shown(source)} || ' is not {what}'")
+        )
+    if column.kind == "event_type":
+        accepted = ", ".join(f"'{t.value}'" for t in EventType)
+        checks.append(
+            (
+                f"{typed} NOT IN ({accepted})",
+                f"'unknown {name} ' || {_shown(source)} || ' (expected {', '.join(t.value for t in EventType)})'",
+            )
+        )
+    if column.kind == "number":
+        checks.append((f"NOT isfinite({typed})", f"'{name} ' || {_shown(source)} || ' is not a finite number'"))
+    if column.non_negative:
+        checks.append((f"{typed} < 0", f"'{name} is negative (' || CAST({typed} AS VARCHAR) || ')'"))
+    if column.kind == "timestamp":
+        checks += [
+            (
+                f"{typed} > CAST(now() AS TIMESTAMP) + INTERVAL '{future_hours} hours'",
+                f"'{name} ' || CAST({typed} AS VARCHAR) || ' is more than {future_hours:g} h in the future'",
+            ),
+            (
+                f"{typed} < TIMESTAMP '{EARLIEST_TS}'",
+                f"'{name} ' || CAST({typed} AS VARCHAR) || ' is before {EARLIEST_TS} (epoch seconds, not ms?)'",
+            ),
+        ]
+    return [f"CASE WHEN {condition} THEN {message} END" for condition, message in checks]
+
+
+def checked_select(contract: Contract, columns: dict[str, str], future_hours: float) -> str:
+    """SELECT over `_staged` giving `_row`, the typed contract columns, `_reason` and `_raw` for bad rows."""
+    typed_list, reasons, raw_fields = [], [], []
+    for column in contract.columns:
+        if column.name in columns:
+            source_type = columns[column.name]
+            source = f'"{column.name}"'
+            if source_type == "VARCHAR":
+                source = f"NULLIF(trim({source}), '')"
+            raw_fields.append(f"'{column.name}', \"{column.name}\"")
+        else:
+            source, source_type = "NULL", "VARCHAR"
+        typed = _typed(column, source, source_type)
+        typed_list.append(f"CAST({typed} AS {column.sql_type}) AS {column.name}")
+        reasons += _reasons(column, source, typed, future_hours)
+    reason = f"COALESCE(_parse_error, NULLIF(concat_ws('; ', {', '.join(reasons)}), ''))"
+    raw = f"COALESCE(_raw, CAST(json_object({', '.join(raw_fields)}) AS VARCHAR))" if raw_fields else "_raw"
+    return f"""
+        SELECT _row, {", ".join(typed_list)}, _reason,
+               CASE WHEN _reason IS NOT NULL THEN left({raw}, {MAX_RAW_CHARS}) END AS _raw_text
+        FROM (SELECT *, {reason} AS _reason FROM _staged)
+    """

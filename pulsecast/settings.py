@@ -1,0 +1,96 @@
+"""Configuration: every path and knob has an embedded default under ./data, and PULSECAST_* overrides it.
+
+dbt's profiles.yml reads the same variables with env_var(), so `settings.export_env()` is how Python
+hands its resolved configuration to dbt and to subprocesses.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+class Settings(BaseSettings):
+    """Resolved configuration. Paths left unset are derived from `data_dir`."""
+
+    model_config = SettingsConfigDict(env_prefix="PULSECAST_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Root of everything the platform writes.")
+    warehouse_path: Path | None = Field(default=None, description="DuckDB file (default data/warehouse.duckdb).")
+    landing_dir: Path | None = Field(default=None, description="Where producers drop files (data/landing).")
+    archive_dir: Path | None = Field(default=None, description="Where ingested files move (data/archive).")
+    quarantine_dir: Path | None = Field(
+        default=None, description="Where files that cannot be parsed move (data/quarantine)."
+    )
+    truth_dir: Path | None = Field(default=None, description="Generator ground truth, never ingested (data/truth).")
+    mlflow_tracking_uri: str | None = Field(default=None, description="Default: sqlite:///data/mlflow.db.")
+    docs_dir: Path | None = Field(default=None, description="Great Expectations data docs (data/docs).")
+
+    writer_lock_timeout_s: float = Field(
+        default=600.0, description="How long a writer waits for the warehouse before giving up."
+    )
+    future_tolerance_hours: float = Field(
+        default=24.0, description="Events stamped further than this in the future are quarantined."
+    )
+    dbt_threads: int = Field(default=2, ge=1)
+
+    def _under_data(self, value: Path | None, name: str) -> Path:
+        return (value or self.data_dir / name).resolve()
+
+    @cached_property
+    def warehouse(self) -> Path:
+        return self._under_data(self.warehouse_path, "warehouse.duckdb")
+
+    @cached_property
+    def landing(self) -> Path:
+        return self._under_data(self.landing_dir, "landing")
+
+    @cached_property
+    def archive(self) -> Path:
+        return self._under_data(self.archive_dir, "archive")
+
+    @cached_property
+    def quarantine(self) -> Path:
+        return self._under_data(self.quarantine_dir, "quarantine")
+
+    @cached_property
+    def truth(self) -> Path:
+        return self._under_data(self.truth_dir, "truth")
+
+    @cached_property
+    def docs(self) -> Path:
+        return self._under_data(self.docs_dir, "docs")
+
+    @cached_property
+    def simulation_state(self) -> Path:
+        return self.data_dir.resolve() / "simulation" / "state.json"
+
+    @cached_property
+    def writer_lock(self) -> Path:
+        return self.warehouse.with_suffix(".writer.lock")
+
+    @cached_property
+    def mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir.resolve() / 'mlflow.db'}"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.landing, self.archive, self.quarantine, self.truth, self.docs, self.warehouse.parent):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def export_env(self) -> None:
+        """Publish resolved paths as PULSECAST_* variables for dbt's profiles.yml and child processes."""
+        os.environ["PULSECAST_DATA_DIR"] = str(self.data_dir.resolve())
+        os.environ["PULSECAST_WAREHOUSE_PATH"] = str(self.warehouse)
+        os.environ["PULSECAST_DBT_THREADS"] = str(self.dbt_threads)
+
+
+def get_settings() -> Settings:
+    """Fresh settings from the current environment (cheap; tests change the environment between calls)."""
+    return Settings()
