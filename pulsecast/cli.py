@@ -1,0 +1,188 @@
+"""`pulsecast`: run the pipeline, generate a campaign world, ingest, and see what the warehouse holds."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pulsecast.contract import FileFormat, GenerationMode
+from pulsecast.settings import get_settings
+
+app = typer.Typer(
+    help="Pulsecast: campaign analytics and forecasting on an embedded warehouse.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    with Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        yield progress
+
+
+@app.command()
+def run(
+    seed: int = typer.Option(7, help="Seed of the demo world generated when the data folder is empty."),
+    days: int = typer.Option(90, min=1, help="Days of history in the demo world."),
+    campaigns: int = typer.Option(30, min=1, help="Campaigns in the demo world."),
+    events_per_day: int = typer.Option(12_000, min=1, help="Base event rate of the demo world."),
+) -> None:
+    """Run the whole pipeline (Prefect flow `pipeline`): demo world if empty, ingest, dbt build, summary."""
+    from flows.generate import WorldParameters
+    from flows.pipeline import pipeline
+
+    pipeline(world=WorldParameters(seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day))
+    show_status()
+
+
+@app.command()
+def generate(
+    mode: GenerationMode = typer.Argument(
+        GenerationMode.backfill, help="backfill: N days of history; live: one micro-batch up to now."
+    ),
+    seed: int = typer.Option(7),
+    days: int = typer.Option(90, min=1),
+    campaigns: int = typer.Option(30, min=1),
+    events_per_day: int = typer.Option(12_000, min=1),
+    high_growth: float = typer.Option(1.0, min=0.1, help="Multiplies the event rate."),
+    file_format: FileFormat = typer.Option(FileFormat.jsonl, "--format"),
+) -> None:
+    """Write a generated campaign world (events, dimensions, market signals) into the landing folder."""
+    from pulsecast.generator import WorldConfig, generate_backfill, generate_live
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    config = WorldConfig(
+        seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day, high_growth=high_growth,
+        file_format=file_format,
+    )
+    if mode is GenerationMode.live:
+        report = generate_live(config, settings.landing, settings.truth, settings.simulation_state)
+    else:
+        with _progress("generating days") as progress:
+            bar = progress.add_task("days", total=days)
+            report = generate_backfill(
+                config, settings.landing, settings.truth, progress=lambda done, total: progress.update(bar, completed=done)
+            )
+    console.print(
+        f"Wrote {report.events_written:,} events ({report.duplicates_written:,} re-sent, {report.late_events:,} late) "
+        f"in {len(report.files)} files to {settings.landing}"
+    )
+
+
+@app.command()
+def ingest() -> None:
+    """Load new landing files into the warehouse exactly once (without Prefect; the flow `ingest` does the same)."""
+    from pulsecast.ingest import ingest_file, ingest_run
+    from pulsecast.ingest.landing import pending_files
+
+    settings = get_settings()
+    with _progress("ingesting files") as progress:
+        bar = progress.add_task("files", total=len(pending_files(settings.landing)))
+
+        def load_and_advance(con, settings, path: Path, run_id: str):
+            result = ingest_file(con, settings, path, run_id)
+            progress.advance(bar)
+            return result
+
+        summary = ingest_run(settings, load_file=load_and_advance)
+    console.print(
+        f"{len(summary.files)} file(s): {summary.total('rows_loaded'):,} loaded, "
+        f"{summary.total('rows_quarantined'):,} quarantined, {summary.total('rows_duplicate'):,} duplicates. "
+        f"Audit: {summary.audit.summary}"
+    )
+
+
+@app.command()
+def transform(full_refresh: bool = typer.Option(False, help="Rebuild incremental models from scratch.")) -> None:
+    """Run `dbt build` (Prefect flow `transform`)."""
+    from flows.transform import transform as transform_flow
+
+    transform_flow(full_refresh=full_refresh)
+
+
+@app.command()
+def serve(port: int = typer.Option(4200, help="Port of the Prefect server and UI on 127.0.0.1.")) -> None:
+    """Start a Prefect server with its UI, the work pool, the deployments of prefect.yaml and a worker."""
+    from flows.serve import serve as serve_deployments
+
+    serve_deployments(port)
+
+
+@app.command()
+def docs(port: int = typer.Option(8080, help="Port of the docs site on 127.0.0.1.")) -> None:
+    """Generate the dbt docs from the warehouse and serve them on 127.0.0.1 (works offline)."""
+    from pulsecast.dbt_docs import serve_docs
+
+    serve_docs(get_settings(), port)
+
+
+@app.command()
+def status() -> None:
+    """Row counts, the ingestion accounting per file, recent runs and quarantine reasons."""
+    show_status()
+
+
+def show_status() -> None:
+    from pulsecast.status import warehouse_status
+
+    settings = get_settings()
+    state = warehouse_status(settings)
+    if state is None:
+        console.print(f"Nothing ingested yet; the warehouse would be {settings.warehouse}. Try `pulsecast run`.")
+        return
+    counts = Table(title=f"Warehouse {settings.warehouse}")
+    counts.add_column("table")
+    counts.add_column("rows", justify="right")
+    for table, n in state.counts.items():
+        counts.add_row(table, f"{n:,}")
+    console.print(counts)
+    acc = state.accounting
+    verdict = "[green]holds for every file" if acc.holds else f"[red]BROKEN for {', '.join(acc.unbalanced_files)}"
+    console.print(
+        f"Files: {acc.files_loaded} loaded, {acc.files_rejected} rejected, {acc.redeliveries} re-deliveries ignored.\n"
+        f"Rows read {acc.rows_read:,} = loaded {acc.rows_loaded:,} + quarantined {acc.rows_quarantined:,} "
+        f"+ duplicates {acc.rows_duplicate:,}: accounting {verdict}[/]"
+    )
+    if state.top_reasons:
+        reasons = Table(title="Top quarantine reasons")
+        reasons.add_column("reason")
+        reasons.add_column("rows", justify="right")
+        for reason, n in state.top_reasons:
+            reasons.add_row(reason, f"{n:,}")
+        console.print(reasons)
+    runs = Table(title="Recent ingest runs")
+    for column in ("run", "started", "files", "rows loaded", "audit"):
+        runs.add_column(column)
+    for run_id, started, _finished, files, rows, audit in state.recent_runs:
+        runs.add_row(run_id[:12], f"{started:%Y-%m-%d %H:%M:%S}", str(files), f"{rows or 0:,}", audit or "unfinished")
+    console.print(runs)
+    console.print(
+        "Open: Prefect UI `make serve` (http://127.0.0.1:4200), dbt docs `make docs`, MLflow UI `make mlflow`."
+    )
+
+
+def main() -> None:
+    """Entry point: errors are one clear line (set PULSECAST_DEBUG=1 for the traceback)."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    try:
+        os.environ.setdefault("PREFECT_HOME", str(get_settings().data_dir.resolve() / "prefect"))
+        app()
+    except Exception as error:  # the CLI's contract: one line, non-zero exit
+        if os.environ.get("PULSECAST_DEBUG"):
+            raise
+        console.print(f"[red]error:[/] {error}", highlight=False)
+        sys.exit(1)
