@@ -7,8 +7,8 @@ and restarts of the server or worker lose nothing.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from prefect import flow
+from pydantic import BaseModel, Field
 
 from pulsecast.contract import FileFormat, GenerationMode
 from pulsecast.generator import WorldConfig, generate_backfill, generate_live

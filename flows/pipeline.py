@@ -34,6 +34,7 @@ def is_empty(settings: Settings) -> bool:
 
 def summarise(settings: Settings, status: Status) -> None:
     acc = status.accounting
+    verdict = "holds for every file" if acc.holds else "BROKEN: " + ", ".join(acc.unbalanced_files)
     counts = "\n".join(f"| {table} | {n:,} |" for table, n in status.counts.items())
     markdown = f"""## Pulsecast pipeline
 
@@ -42,7 +43,7 @@ def summarise(settings: Settings, status: Status) -> None:
 {counts}
 
 Accounting: rows read {acc.rows_read:,} = loaded {acc.rows_loaded:,} + quarantined {acc.rows_quarantined:,}
-+ duplicates {acc.rows_duplicate:,} — {"holds for every file" if acc.holds else "BROKEN: " + ", ".join(acc.unbalanced_files)}.
++ duplicates {acc.rows_duplicate:,}: {verdict}.
 
 Warehouse: `{settings.warehouse}`. Browse the models with `make docs`; query with `duckdb {settings.warehouse}`.
 """

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from pulsecast.settings import PROJECT_ROOT
@@ -21,8 +23,27 @@ def serve_environment(port: int) -> dict[str, str]:
     return os.environ | {
         "PREFECT_API_URL": api,
         "PREFECT_UI_API_URL": api,  # without it the UI calls port 4200 whatever the server's port
-        "PULSECAST_PROJECT_DIR": str(PROJECT_ROOT),
+        "PULSECAST_PROJECT_DIR": str(PROJECT_ROOT),  # the deployments' working directory (prefect.yaml pull step)
     }
+
+
+def prefect_command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "prefect"), *args]
+
+
+@contextmanager
+def _running(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    process = subprocess.Popen(args, env=env, cwd=PROJECT_ROOT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # a process worker ignores SIGTERM for a long time
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def wait_until_healthy(port: int, timeout_s: float = 120) -> None:
@@ -37,34 +58,22 @@ def wait_until_healthy(port: int, timeout_s: float = 120) -> None:
     raise TimeoutError(f"the Prefect server on port {port} did not become healthy in {timeout_s:.0f}s")
 
 
-def deploy(env: dict[str, str]) -> None:
-    prefect = _prefect()
-    subprocess.run([prefect, "work-pool", "create", POOL, "--type", "process", "--overwrite"], env=env, check=True)
-    subprocess.run([prefect, "--no-prompt", "deploy", "--all"], env=env, cwd=PROJECT_ROOT, check=True)
+@contextmanager
+def local_prefect(port: int) -> Iterator[tuple[dict[str, str], subprocess.Popen]]:
+    """A server, the work pool, every deployment of prefect.yaml and a worker; yields (environment, worker)."""
+    env = serve_environment(port)
+    with _running(prefect_command("server", "start", "--host", "127.0.0.1", "--port", str(port)), env):
+        wait_until_healthy(port)
+        subprocess.run(
+            prefect_command("work-pool", "create", POOL, "--type", "process", "--overwrite"), env=env, check=True
+        )
+        subprocess.run(prefect_command("--no-prompt", "deploy", "--all"), env=env, cwd=PROJECT_ROOT, check=True)
+        with _running(prefect_command("worker", "start", "--pool", POOL), env) as worker:
+            yield env, worker
 
 
 def serve(port: int = 4200) -> None:
-    env = serve_environment(port)
-    prefect = _prefect()
-    server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env)
-    worker = None
-    try:
-        wait_until_healthy(port)
-        deploy(env)
-        worker = subprocess.Popen([prefect, "worker", "start", "--pool", POOL], env=env, cwd=PROJECT_ROOT)
+    with local_prefect(port) as (_env, worker):
         print(f"\nPrefect UI: http://127.0.0.1:{port}  (deployments under 'Deployments'; Ctrl-C stops everything)\n")
-        worker.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for process in (worker, server):
-            if process and process.poll() is None:
-                process.send_signal(signal.SIGINT)  # a process worker ignores SIGTERM for a long time
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-
-def _prefect() -> str:
-    return str(Path(sys.executable).parent / "prefect")
+        with suppress(KeyboardInterrupt):
+            worker.wait()

@@ -33,7 +33,10 @@ def transform(full_refresh: bool = False, retry_failed: bool = False) -> dict[st
     )
     create_markdown_artifact(
         key="dbt-build",
-        markdown=f"## dbt {' '.join(args)}\n\n{statuses}\n\n| type | node | status | seconds |\n|---|---|---|---|\n{rows}\n",
+        markdown=(
+            f"## dbt {' '.join(args)}\n\n{statuses}\n\n"
+            f"| type | node | status | seconds |\n|---|---|---|---|\n{rows}\n"
+        ),
         description="Nodes run by this transform",
     )
     print(f"dbt {' '.join(args)}: {statuses}")
