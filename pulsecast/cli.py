@@ -66,7 +66,11 @@ def generate(
     settings = get_settings()
     settings.ensure_dirs()
     config = WorldConfig(
-        seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day, high_growth=high_growth,
+        seed=seed,
+        days=days,
+        campaigns=campaigns,
+        events_per_day=events_per_day,
+        high_growth=high_growth,
         file_format=file_format,
     )
     if mode is GenerationMode.live:
@@ -75,7 +79,10 @@ def generate(
         with _progress("generating days") as progress:
             bar = progress.add_task("days", total=days)
             report = generate_backfill(
-                config, settings.landing, settings.truth, progress=lambda done, total: progress.update(bar, completed=done)
+                config,
+                settings.landing,
+                settings.truth,
+                progress=lambda done, total: progress.update(bar, completed=done),
             )
     console.print(
         f"Wrote {report.events_written:,} events ({report.duplicates_written:,} re-sent, {report.late_events:,} late) "
@@ -90,6 +97,7 @@ def ingest() -> None:
     from pulsecast.ingest.landing import pending_files
 
     settings = get_settings()
+    settings.ensure_dirs()  # fail on an unusable data folder before drawing anything
     with _progress("ingesting files") as progress:
         bar = progress.add_task("files", total=len(pending_files(settings.landing)))
 

@@ -1,0 +1,56 @@
+"""The `pulsecast` command as a user meets it: real subprocesses, one-line errors, the accounting shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pulsecast.settings import Settings
+
+PULSECAST = str(Path(sys.executable).parent / "pulsecast")
+
+
+def pulsecast(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = os.environ | {"PULSECAST_DATA_DIR": str(data_dir), "COLUMNS": "200"} | env
+    return subprocess.run([PULSECAST, *args], env=environment, capture_output=True, text=True, timeout=300)
+
+
+def test_status_before_anything_was_ingested(tmp_path: Path) -> None:
+    result = pulsecast("status", data_dir=tmp_path / "data")
+    assert result.returncode == 0
+    assert "Nothing ingested yet" in result.stdout
+
+
+def test_ingest_and_status_show_the_accounting(settings: Settings) -> None:
+    (settings.landing / "events_cli.jsonl").write_text(
+        '{"event_id": "a", "event_ts": "2026-05-01T00:00:00Z", "event_type": "click", "campaign_id": "c"}\n'
+        '{"event_id": "a", "event_ts": "2026-05-01T00:00:00Z", "event_type": "click", "campaign_id": "c"}\n'
+        '{"event_id": "b", "event_ts": "not a time", "event_type": "click", "campaign_id": "c"}\n'
+    )
+    ingested = pulsecast("ingest", data_dir=settings.data_dir)
+    assert ingested.returncode == 0, ingested.stderr
+    assert "1 loaded, 1 quarantined, 1 duplicates" in ingested.stdout
+
+    status = pulsecast("status", data_dir=settings.data_dir)
+    assert status.returncode == 0, status.stderr
+    assert "Rows read 3 = loaded 1 + quarantined 1 + duplicates 1" in status.stdout
+    assert "holds for every file" in status.stdout
+    assert 'event_ts "not a time" is not an ISO-8601 timestamp' in status.stdout
+
+
+def test_errors_are_one_line_and_exit_non_zero(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = pulsecast("ingest", data_dir=blocker)
+    assert result.returncode == 1
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error:") and "a-file" in lines[0]
+
+
+def test_bad_option_values_are_refused(tmp_path: Path) -> None:
+    result = pulsecast("generate", "backfill", "--days", "0", data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    assert "--days" in result.stderr
