@@ -5,17 +5,18 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.generate import WorldParameters, generate_events
+from flows.generate import generate_events
 from flows.ingest import ingest
 from flows.transform import transform
-from pulsecast.contract import GenerationMode
+from pulsecast.generator import WorldConfig
+from pulsecast.generator.config import GenerationMode
 from pulsecast.ingest.landing import pending_files
 from pulsecast.settings import Settings, get_settings
 from pulsecast.status import Status, warehouse_status
 
 
 @flow(name="pipeline", log_prints=True)
-def pipeline(world: WorldParameters = WorldParameters(), full_refresh: bool = False) -> dict[str, int]:
+def pipeline(world: WorldConfig = WorldConfig(), full_refresh: bool = False) -> dict[str, int]:
     """Generate a demo world on an empty data folder, ingest new files, build the marts, summarise."""
     settings = get_settings()
     if is_empty(settings):

@@ -6,7 +6,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
-from pulsecast.settings import DBT_PROJECT_DIR, get_settings
+from pulsecast.settings import DBT_PROJECT_DIR, exported, get_settings
 from pulsecast.warehouse import prepare_raw_schema, writer_lock
 
 
@@ -14,13 +14,12 @@ from pulsecast.warehouse import prepare_raw_schema, writer_lock
 def transform(full_refresh: bool = False, retry_failed: bool = False) -> dict[str, int]:
     """Build and test every dbt model. A failing node fails the flow; `retry_failed` re-runs only the failures."""
     settings = get_settings()
-    settings.export_env()
     args = ["retry"] if retry_failed else ["build", *(["--full-refresh"] if full_refresh else [])]
     runner = PrefectDbtRunner(
         settings=PrefectDbtSettings(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR),
         raise_on_failure=True,
     )
-    with writer_lock(settings, f"transform: dbt {' '.join(args)}"):
+    with writer_lock(settings, f"transform: dbt {' '.join(args)}"), exported(settings):
         prepare_raw_schema(settings)
         outcome = runner.invoke(args)
     results = list(outcome.result or [])
@@ -34,8 +33,7 @@ def transform(full_refresh: bool = False, retry_failed: bool = False) -> dict[st
     create_markdown_artifact(
         key="dbt-build",
         markdown=(
-            f"## dbt {' '.join(args)}\n\n{statuses}\n\n"
-            f"| type | node | status | seconds |\n|---|---|---|---|\n{rows}\n"
+            f"## dbt {' '.join(args)}\n\n{statuses}\n\n| type | node | status | seconds |\n|---|---|---|---|\n{rows}\n"
         ),
         description="Nodes run by this transform",
     )

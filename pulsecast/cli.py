@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pulsecast.contract import FileFormat, GenerationMode
+from pulsecast.contract import FileFormat
+from pulsecast.generator.config import GenerationMode
 from pulsecast.settings import get_settings
 
 app = typer.Typer(
@@ -41,10 +42,10 @@ def run(
     events_per_day: int = typer.Option(12_000, min=1, help="Base event rate of the demo world."),
 ) -> None:
     """Run the whole pipeline (Prefect flow `pipeline`): demo world if empty, ingest, dbt build, summary."""
-    from flows.generate import WorldParameters
     from flows.pipeline import pipeline
+    from pulsecast.generator import WorldConfig
 
-    pipeline(world=WorldParameters(seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day))
+    pipeline(world=WorldConfig(seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day))
     show_status()
 
 

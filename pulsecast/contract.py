@@ -45,13 +45,6 @@ class FileFormat(StrEnum):
     parquet = "parquet"
 
 
-class GenerationMode(StrEnum):
-    """How the generator writes: N days of history, or one micro-batch up to now."""
-
-    backfill = "backfill"
-    live = "live"
-
-
 ColumnKind = Literal["text", "timestamp", "date", "money", "number", "integer", "event_type"]
 
 SQL_TYPES: dict[ColumnKind, str] = {

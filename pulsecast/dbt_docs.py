@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +18,11 @@ def dbt_command(*args: str) -> list[str]:
 
 def generate_docs(settings: Settings) -> Path:
     """`dbt docs generate` reads the catalog from the warehouse, so it takes its turn as a writer."""
-    settings.export_env()
     with writer_lock(settings, "dbt docs generate"):
         prepare_raw_schema(settings)
-        subprocess.run(dbt_command("docs", "generate"), check=True, cwd=DBT_PROJECT_DIR)
+        subprocess.run(
+            dbt_command("docs", "generate"), check=True, cwd=DBT_PROJECT_DIR, env=os.environ | settings.env()
+        )
     return DBT_PROJECT_DIR / "target" / "index.html"
 
 
@@ -30,4 +32,5 @@ def serve_docs(settings: Settings, port: int) -> None:
         dbt_command("docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser"),
         check=True,
         cwd=DBT_PROJECT_DIR,
+        env=os.environ | settings.env(),
     )

@@ -1,12 +1,14 @@
 """Configuration: every path and knob has an embedded default under ./data, and PULSECAST_* overrides it.
 
-dbt's profiles.yml reads the same variables with env_var(), so `settings.export_env()` is how Python
-hands its resolved configuration to dbt and to subprocesses.
+dbt's profiles.yml reads the same variables with env_var(), so `exported(settings)` is how Python hands its
+resolved configuration to an in-process dbt run, and `settings.env()` to a subprocess.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -84,11 +86,30 @@ class Settings(BaseSettings):
         for path in (self.landing, self.archive, self.quarantine, self.truth, self.docs, self.warehouse.parent):
             path.mkdir(parents=True, exist_ok=True)
 
-    def export_env(self) -> None:
-        """Publish resolved paths as PULSECAST_* variables for dbt's profiles.yml and child processes."""
-        os.environ["PULSECAST_DATA_DIR"] = str(self.data_dir.resolve())
-        os.environ["PULSECAST_WAREHOUSE_PATH"] = str(self.warehouse)
-        os.environ["PULSECAST_DBT_THREADS"] = str(self.dbt_threads)
+    def env(self) -> dict[str, str]:
+        """Resolved paths as PULSECAST_* variables, for dbt's profiles.yml and child processes."""
+        return {
+            "PULSECAST_DATA_DIR": str(self.data_dir.resolve()),
+            "PULSECAST_WAREHOUSE_PATH": str(self.warehouse),
+            "PULSECAST_DBT_THREADS": str(self.dbt_threads),
+        }
+
+
+@contextmanager
+def exported(settings: Settings) -> Iterator[None]:
+    """Publish `settings.env()` in os.environ while in-process dbt runs, then restore what was there.
+
+    Leaving them set would make every later Settings() in the process silently reuse this warehouse."""
+    previous = {name: os.environ.get(name) for name in settings.env()}
+    os.environ.update(settings.env())
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def get_settings() -> Settings:

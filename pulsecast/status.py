@@ -67,6 +67,7 @@ def warehouse_status(settings: Settings) -> Status | None:
                FROM raw.ingest_runs ORDER BY started_at DESC LIMIT 5"""
         ).fetchall()
         reasons = con.execute(
-            """SELECT split_part(reason, ';', 1) AS r, count(*) FROM raw.quarantine GROUP BY r ORDER BY 2 DESC LIMIT 5"""
+            """SELECT split_part(reason, ';', 1) AS r, count(*) FROM raw.quarantine
+               GROUP BY r ORDER BY 2 DESC LIMIT 5"""
         ).fetchall()
     return Status(counts, Accounting(*totals, unbalanced), runs, reasons)

@@ -40,10 +40,10 @@ def test_ingest_then_transform_builds_campaign_daily(prefect_harness: None, sett
 
 @pytest.mark.slow
 def test_pipeline_generates_ingests_builds_and_is_idempotent(prefect_harness: None, settings: Settings) -> None:
-    from flows.generate import WorldParameters
     from flows.pipeline import pipeline
+    from pulsecast.generator import WorldConfig
 
-    world = WorldParameters(days=4, campaigns=4, events_per_day=3_000, seed=11)
+    world = WorldConfig(days=4, campaigns=4, events_per_day=3_000, seed=11)
     first = pipeline(world=world)
     assert first["raw.events"] > 10_000
     assert first["raw.campaigns"] == 4
