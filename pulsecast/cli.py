@@ -188,7 +188,8 @@ def main() -> None:
     """Entry point: errors are one clear line (set PULSECAST_DEBUG=1 for the traceback)."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
-        os.environ.setdefault("PREFECT_HOME", str(get_settings().data_dir.resolve() / "prefect"))
+        prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(get_settings().data_dir.resolve() / "prefect")))
+        prefect_home.mkdir(parents=True, exist_ok=True)
         app()
     except Exception as error:  # the CLI's contract: one line, non-zero exit
         if os.environ.get("PULSECAST_DEBUG"):
