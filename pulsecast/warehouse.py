@@ -40,16 +40,19 @@ def writer_lock(settings: Settings, holder: str) -> Iterator[None]:
     lock_path = settings.writer_lock
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+") as handle:
-        deadline = time.monotonic() + settings.writer_lock_timeout_s
+        started = time.monotonic()
+        deadline = started + settings.writer_lock_timeout_s
         announced = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if not announced:
-                    handle.seek(0)
-                    log.info("Waiting for the warehouse writer lock held by %s", handle.read().strip() or "?")
+                handle.seek(0)
+                holder_name = handle.read().strip()
+                # The holder writes its name just after locking: wait for it rather than log an unknown holder.
+                if not announced and (holder_name or time.monotonic() - started > 1):
+                    log.info("Waiting for the warehouse writer lock held by %s", holder_name or "another process")
                     announced = True
                 if time.monotonic() > deadline:
                     raise WarehouseBusy(

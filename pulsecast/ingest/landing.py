@@ -55,9 +55,14 @@ def pending_files(landing: Path) -> list[Path]:
     return sorted(p for p in landing.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def moved_path(path: Path, file_id: str, destination: Path) -> Path:
+    """Where `move_out` puts a file: the hash prefix keeps same-named deliveries of different content apart."""
+    return destination / f"{file_id[:12]}_{path.name}"
+
+
 def move_out(path: Path, file_id: str, destination: Path) -> Path:
-    """Move a processed file out of landing; the hash prefix keeps same-named deliveries apart."""
+    """Move a processed file out of landing."""
     destination.mkdir(parents=True, exist_ok=True)
-    target = destination / f"{file_id[:12]}_{path.name}"
+    target = moved_path(path, file_id, destination)
     os.replace(path, target)
     return target

@@ -11,6 +11,8 @@ from pulsecast.contract import Column, Contract, EventType
 from pulsecast.ingest.staging import MAX_RAW_CHARS
 
 MAX_TEXT_CHARS = 1000
+WHITESPACE = " \t\n\r\v\f\u00a0"
+"""Trimmed from text values (SQL's trim() alone strips only spaces); a value of nothing else counts as missing."""
 EARLIEST_TS = "2000-01-01"
 NUMERIC_PREFIXES = (
     "TINYINT",
@@ -23,6 +25,12 @@ NUMERIC_PREFIXES = (
     "UINTEGER",
     "UBIGINT",
 )
+NESTED_PREFIXES = ("STRUCT", "MAP", "UNION")
+
+
+def _nested(source_type: str) -> bool:
+    """Parquet structs, maps and lists: never a valid value for a scalar contract column."""
+    return source_type.startswith(NESTED_PREFIXES) or source_type.endswith("]")
 
 
 def _shown(expr: str) -> str:
@@ -44,17 +52,24 @@ def _typed(column: Column, source: str, source_type: str) -> str:
             return f"CASE WHEN {source} BETWEEN -1e14 AND 1e14 THEN epoch_ms(CAST({source} AS BIGINT)) END"
         return f"TRY_CAST({source} AS TIMESTAMP)"
     if column.kind in ("text", "event_type"):
+        if _nested(source_type):
+            return "NULL::VARCHAR"
         value = f"CAST({source} AS VARCHAR)"
         return f"lower({value})" if column.kind == "event_type" else value
+    if source_type == "BOOLEAN":  # a flag is no amount, though TRY_CAST would make true 1
+        return "NULL"
     return f"TRY_CAST({source} AS {column.sql_type})"
 
 
-def _reasons(column: Column, source: str, typed: str, future_hours: float) -> list[str]:
+def _reasons(column: Column, source: str, source_type: str, typed: str, future_hours: float) -> list[str]:
     name = column.name
     checks: list[tuple[str, str]] = []
     if column.required:
         checks.append((f"{source} IS NULL", f"'missing required field {name}'"))
     if column.kind in ("text", "event_type"):
+        if _nested(source_type):
+            shape = source_type.replace("'", "''")
+            checks.append((f"{source} IS NOT NULL", f"'{name} ' || {_shown(source)} || ' is a {shape}, not text'"))
         checks.append((f"length({typed}) > {MAX_TEXT_CHARS}", f"'{name} is longer than {MAX_TEXT_CHARS} characters'"))
     else:
         what = {
@@ -62,9 +77,13 @@ def _reasons(column: Column, source: str, typed: str, future_hours: float) -> li
             "date": "a date (YYYY-MM-DD)",
             "integer": "a whole number",
         }.get(column.kind, "a number")
-        checks.append(
-            (f"{source} IS NOT NULL AND {typed} IS NULL", f"'{name} ' || {_shown(source)} || ' is not {what}'")
-        )
+        message = f"' is not {what}'"
+        if column.kind in ("money", "integer") and source_type != "BOOLEAN":  # a number too big for the column
+            message = (
+                f"CASE WHEN isfinite(TRY_CAST({source} AS DOUBLE)) "
+                f"THEN ' is out of range for {column.sql_type}' ELSE {message} END"
+            )
+        checks.append((f"{source} IS NOT NULL AND {typed} IS NULL", f"'{name} ' || {_shown(source)} || {message}"))
     if column.kind == "event_type":
         accepted = ", ".join(f"'{t.value}'" for t in EventType)
         checks.append(
@@ -92,24 +111,36 @@ def _reasons(column: Column, source: str, typed: str, future_hours: float) -> li
 
 
 def checked_select(contract: Contract, columns: dict[str, str], future_hours: float) -> str:
-    """SELECT over `_staged` giving `_row`, the typed contract columns, `_reason` and `_raw` for bad rows."""
-    typed_list, reasons, raw_fields = [], [], []
+    """SELECT over `_staged` giving `_row`, the typed contract columns, `_reason` and `_raw` for bad rows.
+
+    Three levels, so that each cleaned source value and each conversion is computed once per row and the
+    checks only compare ready values: `_src_<name>`, then `_typed_<name>`, then the reasons.
+    """
+    sources, typed_list, output, reasons, raw_fields = [], [], [], [], []
     for column in contract.columns:
-        if column.name in columns:
-            source_type = columns[column.name]
-            source = f'"{column.name}"'
+        name = column.name
+        if name in columns:
+            source_type = columns[name]
+            source = f'"{name}"'
             if source_type == "VARCHAR":
-                source = f"NULLIF(trim({source}), '')"
-            raw_fields.append(f"'{column.name}', \"{column.name}\"")
+                source = f"NULLIF(trim({source}, '{WHITESPACE}'), '')"
+            raw_fields.append(f"'{name}', \"{name}\"")
         else:
-            source, source_type = "NULL", "VARCHAR"
-        typed = _typed(column, source, source_type)
-        typed_list.append(f"CAST({typed} AS {column.sql_type}) AS {column.name}")
-        reasons += _reasons(column, source, typed, future_hours)
+            source, source_type = "NULL::VARCHAR", "VARCHAR"
+        sources.append(f"{source} AS _src_{name}")
+        typed_list.append(f"CAST({_typed(column, f'_src_{name}', source_type)} AS {column.sql_type}) AS _typed_{name}")
+        output.append(f"_typed_{name} AS {name}")
+        reasons += _reasons(column, f"_src_{name}", source_type, f"_typed_{name}", future_hours)
     reason = f"COALESCE(_parse_error, NULLIF(concat_ws('; ', {', '.join(reasons)}), ''))"
     raw = f"COALESCE(_raw, CAST(json_object({', '.join(raw_fields)}) AS VARCHAR))" if raw_fields else "_raw"
     return f"""
-        SELECT _row, {", ".join(typed_list)}, _reason,
+        SELECT _row, {", ".join(output)}, _reason,
                CASE WHEN _reason IS NOT NULL THEN left({raw}, {MAX_RAW_CHARS}) END AS _raw_text
-        FROM (SELECT *, {reason} AS _reason FROM _staged)
+        FROM (
+            SELECT *, {reason} AS _reason
+            FROM (
+                SELECT *, {", ".join(typed_list)}
+                FROM (SELECT *, {", ".join(sources)} FROM _staged)
+            )
+        )
     """

@@ -3,11 +3,14 @@
 Nothing is typed or judged here; that is the contract rules' job. Each format keeps every record it
 reads, so the accounting can hold: a record that cannot even be parsed (a truncated JSON line, a CSV line
 with the wrong number of fields) is staged with `_parse_error` set. `_row` is the JSONL line number or
-the record's position in a CSV or Parquet file; `_raw` is the text of what arrived, where there is one.
+the record's position in a CSV or Parquet file (for a malformed CSV line: its line number, as DuckDB reports
+it); `_raw` is the text of what arrived, where there is one.
 """
 
 from __future__ import annotations
 
+import csv
+import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -56,18 +59,30 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, cont
     names = [c.name for c in contract.columns]
     paths = ", ".join(f"'$.\"{name}\"'" for name in names)
     extracted = ", ".join(f"_v[{i + 1}] AS {name}" for i, name in enumerate(names))
+    nested = ", ".join(  # json_extract_string gives an object or array as its JSON text; only look at those
+        f"""CASE WHEN left(_v[{i + 1}], 1) IN ('{{', '[')
+                  AND json_type(line, '$."{c.name}"') IN ('OBJECT', 'ARRAY') THEN '{c.name}' END"""
+        for i, c in enumerate(contract.columns)
+        if c.kind in ("text", "event_type")
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _staged AS
         SELECT _row, line AS _raw,
             CASE WHEN NOT json_valid(line) THEN 'not valid JSON (truncated or malformed line)'
-                 WHEN json_type(line) <> 'OBJECT' THEN 'JSON value is not an object' END AS _parse_error,
+                 WHEN json_type(line) <> 'OBJECT' THEN 'JSON value is not an object'
+                 WHEN _nested <> '' THEN _nested || ': a JSON object or array where text is expected' END
+                AS _parse_error,
             {extracted}
         FROM (
-            SELECT _row, line,
-                CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN json_extract_string(line, [{paths}])
-                     ELSE [{", ".join("NULL" for _ in names)}]::VARCHAR[] END AS _v
-            FROM _lines
+            SELECT *, concat_ws(', ', {nested}) AS _nested
+            FROM (
+                SELECT _row, line,
+                    CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT'
+                         THEN json_extract_string(line, [{paths}])
+                         ELSE [{", ".join("NULL" for _ in names)}]::VARCHAR[] END AS _v
+                FROM _lines
+            )
         )
         """
     )
@@ -83,18 +98,21 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, cont
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, contract: Contract) -> Staged:
-    source = """read_csv(?, header = true, delim = ',', quote = '"', escape = '"', all_varchar = true,
-        store_rejects = true, rejects_scan = '_rejects_scan', rejects_table = '_rejects', max_line_size = 10000000,
-        null_padding = false, parallel = false)"""
-    path = str(landing_file.path)
-    try:
-        header = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}", [path]).fetchall()]
-    except duckdb.Error as error:
-        raise FileRejected(f"cannot be read as CSV: {_first_line(error)}") from None
-    header = [name.lstrip("\ufeff") for name in header]
+    """Parse with the header read here and no dialect sniffing, then check that no line went missing.
+
+    The sniffer fails on small files with an unclosed quote and misreads a non-UTF-8 header, and DuckDB's
+    reader silently drops everything after a quote that never closes; `_check_csv_lines` catches the last.
+    """
+    data = landing_file.path.read_bytes()
+    header = _csv_header(data)
     names = [c.name for c in contract.columns]
     _require_columns(contract, header, hint=" (is the delimiter a comma?)" if len(header) == 1 else "")
     present = [name for name in names if name in header]
+    columns = "{" + ", ".join(f"'{_sql_text(name)}': 'VARCHAR'" for name in header) + "}"
+    source = f"""read_csv(?, header = true, auto_detect = false, columns = {columns}, delim = ',', quote = '"',
+        escape = '"', store_rejects = true, rejects_scan = '_rejects_scan', rejects_table = '_rejects',
+        max_line_size = 10000000, null_padding = false, parallel = false)"""
+    path = str(landing_file.path)
     try:
         con.execute(
             f"""
@@ -106,18 +124,87 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, contra
             [path],
         )
         rejected = con.execute(
-            """SELECT line, any_value(left(csv_line, ?)), string_agg(DISTINCT error_message, '; ')
+            """SELECT line, any_value(left(csv_line, ?)), string_agg(DISTINCT error_message, '; '),
+                      max(length(csv_line) - length(replace(csv_line, chr(10), '')))
                FROM _rejects GROUP BY line ORDER BY line""",
             [MAX_RAW_CHARS],
         ).fetchall()
+        (parsed,) = con.execute("SELECT count(*) FROM _staged").fetchone()
+        _check_csv_lines(con, data, source, path, header, parsed, rejected)
     except duckdb.Error as error:
         raise FileRejected(f"cannot be read as CSV: {_first_line(error)}") from None
     if rejected:
         con.executemany(
             "INSERT INTO _staged (_row, _raw, _parse_error) VALUES (?, ?, ?)",
-            [(line, raw, f"malformed CSV line {line}: {message}") for line, raw, message in rejected],
+            [(line, raw, f"malformed CSV line {line}: {message}") for line, raw, message, _ in rejected],
         )
     return Staged(columns={name: "VARCHAR" for name in present}, ignored=[h for h in header if h not in names])
+
+
+def _csv_header(data: bytes) -> list[str]:
+    """Column names from the first line; a header that is not UTF-8 or names a column twice rejects the file."""
+    first = re.split(rb"\r\n|\r|\n", data, maxsplit=1)[0]
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FileRejected(
+            f"CSV header is not UTF-8 text: byte 0x{first[error.start]:02x} at offset {error.start} cannot be decoded"
+        ) from None
+    names = [name.strip() or f"column{i}" for i, name in enumerate(next(csv.reader([text])), start=1)]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise FileRejected(f"CSV header names column(s) more than once: {', '.join(repeated)}")
+    return names
+
+
+def _check_csv_lines(
+    con: duckdb.DuckDBPyConnection,
+    data: bytes,
+    source: str,
+    path: str,
+    header: list[str],
+    parsed: int,
+    rejected: list[tuple],
+) -> None:
+    """Every physical line must be the header, a record, part of a rejected line, blank or inside a quoted value.
+
+    The cheap count settles the usual file; blank lines and quoted line breaks are only counted when it does not.
+    """
+    newline = b"\n" if b"\n" in data else b"\r"
+    lines = data.count(newline) + (0 if data.endswith(newline) else 1)
+    unexplained = lines - 1 - parsed - len(rejected)
+    if unexplained <= 0:
+        return
+    unexplained -= sum(1 for line in data.split(newline)[1:-1] if line in (b"", b"\r"))
+    unexplained -= sum(breaks for *_, breaks in rejected)
+    if unexplained <= 0:
+        return
+    if parsed:
+        breaks = " + ".join(
+            f"coalesce(length({_ident(n)}) - length(replace({_ident(n)}, chr(10), '')), 0)" for n in header
+        )
+        (quoted_breaks,) = con.execute(f"SELECT coalesce(sum({breaks}), 0) FROM {source}", [path]).fetchone()
+        unexplained -= quoted_breaks
+    if unexplained > 0:
+        raise FileRejected(
+            f"{unexplained} line(s) of the CSV were neither read as records nor reported as malformed: "
+            f'a quote (") that never closes swallows the rest of the file{_odd_quote_hint(data, newline)}'
+        )
+
+
+def _odd_quote_hint(data: bytes, newline: bytes) -> str:
+    for number, line in enumerate(data.split(newline), start=1):
+        if line.count(b'"') % 2:
+            return f" (first line with an odd number of quotes: {number})"
+    return ""
+
+
+def _sql_text(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, contract: Contract) -> Staged:
