@@ -58,11 +58,17 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, 
         return FileResult(file.name, file.file_id, "redelivered", reason=note)
 
     rejection: str | None = None
-    try:  # staging only builds temp tables, so a parse error cannot abort the load transaction
+    try:  # staging and checks only build temp tables, so a read error cannot abort the load transaction
         contract = _route(file)
         staged = stage(con, file, contract)
+        con.execute(
+            "CREATE TEMP TABLE _checked AS "
+            + rules.checked_select(contract, staged, settings.future_tolerance_hours)
+        )
     except FileRejected as error:
         rejection = str(error)
+    except duckdb.Error as error:
+        rejection = f"cannot be read: {str(error).strip().splitlines()[0][:300]}"
     con.begin()
     try:
         if rejection is None:
@@ -89,10 +95,6 @@ def _load(
     run_id: str,
     started: float,
 ) -> FileResult:
-    con.execute(
-        "CREATE TEMP TABLE _checked AS "
-        + rules.checked_select(contract, staged.columns, settings.future_tolerance_hours)
-    )
     rows_read, rows_quarantined = con.execute("SELECT count(*), count(_reason) FROM _checked").fetchone()
     con.execute(
         """INSERT INTO raw.quarantine
