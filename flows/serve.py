@@ -31,9 +31,14 @@ def prefect_command(*args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "prefect"), *args]
 
 
+def _interruptible() -> None:
+    """Shells start background jobs with SIGINT ignored and children inherit that: undo it so SIGINT stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextmanager
 def _running(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    process = subprocess.Popen(args, env=env, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(args, env=env, cwd=PROJECT_ROOT, preexec_fn=_interruptible)
     try:
         yield process
     finally:
@@ -73,6 +78,9 @@ def local_prefect(port: int) -> Iterator[tuple[dict[str, str], subprocess.Popen]
 
 
 def serve(port: int = 4200) -> None:
+    # Ctrl-C, or SIGTERM from a process manager, stops everything, also when started in the background.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with local_prefect(port) as (_env, worker):
         print(f"\nPrefect UI: http://127.0.0.1:{port}  (deployments under 'Deployments'; Ctrl-C stops everything)\n")
         with suppress(KeyboardInterrupt):
