@@ -6,6 +6,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
+from pulsecast.metrics import snapshot
 from pulsecast.settings import DBT_PROJECT_DIR, exported, get_settings
 from pulsecast.warehouse import prepare_raw_schema, writer_lock
 
@@ -22,6 +23,7 @@ def transform(full_refresh: bool = False, retry_failed: bool = False) -> dict[st
     with writer_lock(settings, f"transform: dbt {' '.join(args)}"), exported(settings):
         prepare_raw_schema(settings)
         outcome = runner.invoke(args)
+        published = snapshot.publish(settings)
     results = list(outcome.result or [])
     statuses: dict[str, int] = {}
     for node in results:
@@ -37,7 +39,7 @@ def transform(full_refresh: bool = False, retry_failed: bool = False) -> dict[st
         ),
         description="Nodes run by this transform",
     )
-    print(f"dbt {' '.join(args)}: {statuses}")
+    print(f"dbt {' '.join(args)}: {statuses}; marts published to {published.name} for readers")
     return statuses
 
 

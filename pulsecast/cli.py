@@ -16,6 +16,7 @@ from rich.table import Table
 
 from pulsecast.contract import FileFormat
 from pulsecast.generator.config import GenerationMode
+from pulsecast.metrics.cli import app as metrics_app
 from pulsecast.settings import get_settings
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(metrics_app, name="metrics")
 console = Console()
 
 

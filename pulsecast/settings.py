@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         return self._under_data(self.docs_dir, "docs")
 
     @cached_property
+    def snapshots(self) -> Path:
+        """Published read-only copies of the marts that dashboards and `pulsecast metrics` read."""
+        return self.data_dir.resolve() / "snapshots"
+
+    @cached_property
     def simulation_state(self) -> Path:
         return self.data_dir.resolve() / "simulation" / "state.json"
 

@@ -1,0 +1,235 @@
+"""The read API: dashboard questions answered from the published marts, never from raw events.
+
+    metrics = Metrics(settings)
+    metrics.trend(Grain.day, by=[Dimension.campaign], campaigns=["cmp-003"], start=date(2026, 9, 1))
+    metrics.ask("pacing", campaign="cmp-003")
+
+Every value a caller passes becomes a bound parameter; names (questions, filters, campaigns, brands,
+channels, devices) are checked first, and an unknown one is an error that says what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from pulsecast.metrics import snapshot
+from pulsecast.metrics.catalog import (
+    DIMENSION_COLUMNS,
+    MEASURES,
+    QUESTIONS,
+    RATES,
+    ROLLUPS,
+    Dimension,
+    Grain,
+    Rollup,
+)
+from pulsecast.settings import Settings
+
+LOOKUP_LIMIT = 1000
+"""Rows a lookup returns at most: dashboards page; they do not download tables."""
+
+NAME_SOURCES = {
+    Dimension.campaign: ("campaigns", "campaign_id"),
+    Dimension.brand: ("brands", "brand_id"),
+    Dimension.channel: ("channel_daily", "channel"),
+    Dimension.device: ("int_events_hourly", "device"),
+}
+
+
+class UnknownName(ValueError):
+    """A question, filter or value the published marts do not know."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    table: str
+    """The table the answer was read from (aggregate navigation's choice)."""
+    columns: list[str]
+    rows: list[tuple]
+
+    def records(self) -> list[dict]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+class Metrics:
+    """Reads the current snapshot; reopens when a newer one is published, so a long-lived reader stays fresh."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._path: Path | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._row_counts: dict[str, int] = {}
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Metrics:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        path = snapshot.current(self._settings)
+        if path != self._path or self._con is None:
+            self.close()
+            self._con = duckdb.connect(str(path), read_only=True)
+            self._path = path
+            self._row_counts = {
+                name: rows
+                for name, rows in self._con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
+            }
+        return self._con
+
+    def trend(
+        self,
+        grain: Grain = Grain.day,
+        by: Sequence[Dimension] = (),
+        *,
+        campaigns: Sequence[str] = (),
+        brands: Sequence[str] = (),
+        channels: Sequence[str] = (),
+        devices: Sequence[str] = (),
+        start: date | datetime | None = None,
+        end: date | datetime | None = None,
+    ) -> Answer:
+        """Additive totals and derived rates per period (and per `by` dimension), with any filters.
+
+        `start` is inclusive, `end` exclusive. Answered from the smallest rollup that has the grain, the
+        dimensions and the window's alignment; the hourly rollup covers every request.
+        """
+        filters = {
+            Dimension.campaign: list(campaigns),
+            Dimension.brand: list(brands),
+            Dimension.channel: list(channels),
+            Dimension.device: list(devices),
+        }
+        for dimension, values in filters.items():
+            self._check_names(dimension, values)
+        needed = set(by) | {d for d, values in filters.items() if values}
+        rollup = self._navigate(grain, needed, start, end)
+        where, params = [], []
+        for dimension, values in filters.items():
+            if values:
+                where.append(f"{DIMENSION_COLUMNS[dimension]} IN ({', '.join('?' for _ in values)})")
+                params += values
+        for bound, operator in ((start, ">="), (end, "<")):
+            if bound is not None:
+                where.append(f"{rollup.time_column} {operator} ?")
+                params.append(bound)
+        keys = [f"date_trunc('{grain.value}', {rollup.time_column}) AS period"] + [DIMENSION_COLUMNS[d] for d in by]
+        sums = [f"sum({m}) AS {m}" for m in MEASURES]
+        rates = [f"sum({num}) / nullif(sum({den}), 0) AS {rate}" for rate, (num, den) in RATES.items()]
+        positions = ", ".join(str(i + 1) for i in range(len(keys)))
+        sql = (
+            f"SELECT {', '.join(keys + sums + rates)} FROM {rollup.table}"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + f" GROUP BY {positions} ORDER BY {positions}"
+        )
+        return self._answer(rollup.table, sql, params)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        start: date | datetime | None = None,
+        end: date | datetime | None = None,
+        limit: int = LOOKUP_LIMIT,
+        **filters: str | None,
+    ) -> Answer:
+        """One of the dashboard questions in `catalog.QUESTIONS`, filtered by the options it accepts."""
+        if question not in QUESTIONS:
+            raise UnknownName(f"unknown question '{question}'; ask one of: {', '.join(QUESTIONS)}")
+        spec = QUESTIONS[question]
+        where, params = [], []
+        for option, value in filters.items():
+            if value is None:
+                continue
+            if option not in spec.filters:
+                accepted = ", ".join(spec.filters) or "nothing"
+                raise UnknownName(f"'{question}' cannot be filtered by {option} (it accepts: {accepted})")
+            if option in ("campaign", "brand"):
+                self._check_names(Dimension(option), [value])
+            where.append(f"{spec.filters[option]} = ?")
+            params.append(value)
+            if option in spec.implies:
+                column, implied = spec.implies[option]
+                where.append(f"{column} = ?")
+                params.append(implied)
+        for bound, operator in ((start, ">="), (end, "<")):
+            if bound is None:
+                continue
+            if spec.time_column is None:
+                raise UnknownName(f"'{question}' has no time axis to bound with start/end")
+            where.append(f"{spec.time_column} {operator} ?")
+            params.append(bound)
+        sql = (
+            f"SELECT * FROM {spec.table}"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + (f" ORDER BY {spec.order_by}" if spec.order_by else "")
+            + f" LIMIT {int(limit)}"
+        )
+        return self._answer(spec.table, sql, params)
+
+    def _navigate(
+        self, grain: Grain, needed: set[Dimension], start: date | datetime | None, end: date | datetime | None
+    ) -> Rollup:
+        candidates = [
+            r
+            for r in ROLLUPS
+            if r.covers(grain, needed)
+            and r.table in self._row_counts
+            and _aligned(start, r.grain)
+            and _aligned(end, r.grain)
+        ]
+        if not candidates:
+            raise UnknownName("no published rollup covers this request: run `pulsecast transform` first")
+        return min(candidates, key=lambda r: self._row_counts[r.table])
+
+    def _check_names(self, dimension: Dimension, values: Sequence[str]) -> None:
+        if not values:
+            return
+        table, column = NAME_SOURCES[dimension]
+        known = {
+            value
+            for (value,) in self._connection()
+            .execute(
+                f"SELECT DISTINCT {column} FROM {table} WHERE {column} IN ({', '.join('?' for _ in values)})",
+                list(values),
+            )
+            .fetchall()
+        }
+        unknown = [v for v in values if v not in known]
+        if unknown:
+            examples = [
+                v
+                for (v,) in self._connection()
+                .execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 5")
+                .fetchall()
+            ]
+            raise UnknownName(
+                f"unknown {dimension.value} {', '.join(repr(v) for v in unknown)} (known, e.g.: {', '.join(examples)})"
+            )
+
+    def _answer(self, table: str, sql: str, params: list) -> Answer:
+        cursor = self._connection().execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        return Answer(table, columns, cursor.fetchall())
+
+
+def _aligned(bound: date | datetime | None, grain: Grain) -> bool:
+    """Whether a window bound falls on the rollup's period boundaries (else a finer rollup must answer)."""
+    if bound is None or (grain is Grain.hour and not isinstance(bound, datetime)):
+        return True
+    moment = bound if isinstance(bound, datetime) else datetime(bound.year, bound.month, bound.day)
+    if grain is Grain.hour:
+        return moment.minute == moment.second == moment.microsecond == 0
+    on_day = moment.hour == moment.minute == moment.second == moment.microsecond == 0
+    return on_day and (grain is Grain.day or moment.day == 1)

@@ -1,0 +1,166 @@
+"""What the read API knows: the rollups it can navigate between and the dashboard questions it answers.
+
+Each rollup declares its time grain and the dimensions it keeps, so a request can be answered from the
+smallest table that covers it (aggregate navigation, as Cube does). Each question names the mart that
+answers it and the filters it accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Grain(StrEnum):
+    hour = "hour"
+    day = "day"
+    month = "month"
+
+
+GRAIN_ORDER = {Grain.hour: 0, Grain.day: 1, Grain.month: 2}
+
+
+class Dimension(StrEnum):
+    campaign = "campaign"
+    brand = "brand"
+    channel = "channel"
+    device = "device"
+
+
+DIMENSION_COLUMNS = {
+    Dimension.campaign: "campaign_id",
+    Dimension.brand: "brand_id",
+    Dimension.channel: "channel",
+    Dimension.device: "device",
+}
+
+MEASURES = ("impressions", "clicks", "conversions", "views", "spend", "revenue", "earnings", "watch_seconds")
+"""Additive columns every rollup stores; rates are derived from them at read time so roll-ups stay exact."""
+
+RATES = {
+    "ctr": ("clicks", "impressions"),
+    "cvr": ("conversions", "clicks"),
+    "cpc": ("spend", "clicks"),
+    "cpa": ("spend", "conversions"),
+    "roas": ("revenue", "spend"),
+}
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: str
+    time_column: str
+    grain: Grain
+    dimensions: frozenset[Dimension]
+
+    def covers(self, grain: Grain, needed: set[Dimension]) -> bool:
+        return GRAIN_ORDER[self.grain] <= GRAIN_ORDER[grain] and needed <= self.dimensions
+
+
+ROLLUPS = (
+    Rollup("campaign_monthly", "month", Grain.month, frozenset({Dimension.campaign, Dimension.brand})),
+    Rollup("brand_daily", "day", Grain.day, frozenset({Dimension.brand})),
+    Rollup("channel_daily", "day", Grain.day, frozenset({Dimension.channel})),
+    Rollup("campaign_daily", "day", Grain.day, frozenset({Dimension.campaign, Dimension.brand})),
+    Rollup("campaign_hourly", "event_hour", Grain.hour, frozenset({Dimension.campaign, Dimension.brand})),
+    Rollup("int_events_hourly", "event_hour", Grain.hour, frozenset(Dimension)),
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A dashboard question answered by one mart, with the filters (option -> column) it accepts."""
+
+    table: str
+    description: str
+    filters: dict[str, str] = field(default_factory=dict)
+    order_by: str = ""
+    time_column: str | None = None
+    """Column that --start / --end bound, when the question has a time axis."""
+    implies: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Filter -> (column, value) it also sets, e.g. --campaign on the device mix means scope = 'campaign'."""
+
+
+QUESTIONS: dict[str, Question] = {
+    "kpis": Question(
+        "kpi_overview",
+        "Last hour, today, 7 and 30 days, all time: volumes, spend, rates.",
+        {"window": "window_name"},
+        "window_start DESC",
+    ),
+    "devices": Question(
+        "device_mix",
+        "Device mix overall, per brand or per campaign.",
+        {"campaign": "scope_id", "brand": "scope_id"},
+        "scope, scope_id, impressions DESC",
+        implies={"campaign": ("scope", "campaign"), "brand": ("scope", "brand")},
+    ),
+    "top": Question(
+        "top_campaigns_last_hour",
+        "Top campaigns in the last hour by impressions and by CTR.",
+        {"by": "ranked_by"},
+        "ranked_by, rank",
+    ),
+    "brands": Question(
+        "brand_performance", "Brand performance, all time and last 7 days.", {"brand": "brand_id"}, "impressions DESC"
+    ),
+    "earnings": Question(
+        "owner_earnings",
+        "Earnings per data owner: today and all time.",
+        {"owner": "owner_id"},
+        "earnings_all_time DESC",
+    ),
+    "latest-earnings": Question(
+        "owner_latest_earnings",
+        "The five latest earnings of each data owner.",
+        {"owner": "owner_id"},
+        "owner_id, rank",
+    ),
+    "feed": Question(
+        "campaign_activity_feed",
+        "The latest events of each campaign.",
+        {"campaign": "campaign_id"},
+        "campaign_id, rank",
+    ),
+    "pacing": Question(
+        "campaign_pacing",
+        "Funnel and pace to goal per campaign, with the projected date.",
+        {"campaign": "campaign_id"},
+        "campaign_id",
+    ),
+    "heatmap": Question("audience_heatmap", "Day-of-week x hour activity.", {}, "day_of_week, hour_of_day"),
+    "sessions": Question(
+        "sessions",
+        "User sessions (30-minute inactivity rule).",
+        {"user": "user_id"},
+        "session_start DESC",
+        time_column="session_start",
+    ),
+    "viewing": Question(
+        "viewing_patterns", "Views and watch time by hour and device.", {"device": "device"}, "hour_of_day, device"
+    ),
+    "topics": Question("topic_leaderboard", "Topics by views and watch time.", {"topic": "topic"}, "views DESC"),
+    "topics-monthly": Question(
+        "topic_monthly", "Topic views by month.", {"topic": "topic"}, "month, views DESC", time_column="month"
+    ),
+    "publishers": Question("publisher_metrics", "Publisher metrics.", {"publisher": "publisher"}, "impressions DESC"),
+    "publisher-pairs": Question(
+        "publisher_relationships",
+        "Publishers seen together in the same user sessions.",
+        {"publisher": "publisher_a"},
+        "shared_sessions DESC",
+    ),
+    "reach": Question(
+        "campaign_reach_daily",
+        "Reach and frequency (impressions / reach) per campaign and day.",
+        {"campaign": "campaign_id"},
+        "day, campaign_id",
+        time_column="day",
+    ),
+    "benchmarks": Question(
+        "campaign_vs_benchmark",
+        "Each campaign's rates beside its channel's industry benchmark.",
+        {"campaign": "campaign_id", "channel": "channel"},
+        "campaign_id, channel",
+    ),
+}

@@ -1,0 +1,127 @@
+"""The dashboard questions answered the slow way, straight from raw events.
+
+Not for dashboards: this is the yardstick. The tests check each read-API answer against it and
+bench/warehouse.py times both side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pulsecast.metrics.api import Answer, Metrics
+from pulsecast.metrics.catalog import Dimension, Grain
+
+MEASURES_SQL = """
+    count(*) FILTER (WHERE event_type = 'impression') AS impressions,
+    count(*) FILTER (WHERE event_type = 'click') AS clicks,
+    count(*) FILTER (WHERE event_type = 'conversion') AS conversions,
+    count(*) FILTER (WHERE event_type = 'view') AS views,
+    coalesce(sum(cost), 0) AS spend,
+    coalesce(sum(revenue), 0) AS revenue,
+    coalesce(sum(amount), 0) AS earnings,
+    coalesce(sum(watch_seconds), 0) AS watch_seconds
+"""
+MEASURES = ["impressions", "clicks", "conversions", "views", "spend", "revenue", "earnings", "watch_seconds"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One question: how the read API asks it, which of its columns to compare, and the raw-event SQL."""
+
+    name: str
+    ask: Callable[[Metrics], Answer]
+    columns: list[str]
+    raw_sql: str
+    keep: Callable[[dict], bool] = lambda record: True
+    """Which API rows the raw SQL covers (e.g. only the overall scope of the device mix)."""
+
+
+PROBES = [
+    Probe(
+        "trend: daily by campaign",
+        lambda m: m.trend(Grain.day, [Dimension.campaign]),
+        ["period", "campaign_id", *MEASURES],
+        f"SELECT date_trunc('day', event_ts), campaign_id, {MEASURES_SQL} FROM raw.events GROUP BY ALL",
+    ),
+    Probe(
+        "trend: monthly by brand",
+        lambda m: m.trend(Grain.month, [Dimension.brand]),
+        ["period", "brand_id", *MEASURES],
+        f"SELECT date_trunc('month', event_ts), brand_id, {MEASURES_SQL} FROM raw.events GROUP BY ALL",
+    ),
+    Probe(
+        "trend: daily by channel, mobile only",
+        lambda m: m.trend(Grain.day, [Dimension.channel], devices=["mobile"]),
+        ["period", "channel", *MEASURES],
+        f"""SELECT date_trunc('day', event_ts), channel, {MEASURES_SQL} FROM raw.events
+            WHERE device = 'mobile' GROUP BY ALL""",
+    ),
+    Probe(
+        "kpis: all time",
+        lambda m: m.ask("kpis", window="all_time"),
+        ["impressions", "clicks", "conversions", "views", "spend", "revenue", "earnings"],
+        """SELECT count(*) FILTER (WHERE event_type = 'impression'), count(*) FILTER (WHERE event_type = 'click'),
+                  count(*) FILTER (WHERE event_type = 'conversion'), count(*) FILTER (WHERE event_type = 'view'),
+                  sum(cost), sum(revenue), sum(amount)
+           FROM raw.events""",
+    ),
+    Probe(
+        "device mix: overall",
+        lambda m: m.ask("devices"),
+        ["device", "impressions", "clicks"],
+        """SELECT device, count(*) FILTER (WHERE event_type = 'impression'),
+                  count(*) FILTER (WHERE event_type = 'click')
+           FROM raw.events WHERE device IS NOT NULL GROUP BY device""",
+        keep=lambda record: record["scope"] == "overall",
+    ),
+    Probe(
+        "top campaigns last hour: impressions",
+        lambda m: m.ask("top", by="impressions"),
+        ["campaign_id", "impressions"],
+        """SELECT campaign_id, count(*) FROM raw.events
+           WHERE event_type = 'impression'
+             AND date_trunc('hour', event_ts) = (SELECT max(date_trunc('hour', event_ts)) FROM raw.events)
+           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10""",
+    ),
+    Probe(
+        "owner earnings: all time",
+        lambda m: m.ask("earnings"),
+        ["owner_id", "earnings_all_time"],
+        "SELECT owner_id, sum(amount) FROM raw.events WHERE event_type = 'earning' GROUP BY owner_id",
+    ),
+    Probe(
+        "pacing: conversions to date",
+        lambda m: m.ask("pacing"),
+        ["campaign_id", "conversions_to_date"],
+        "SELECT campaign_id, count(*) FILTER (WHERE event_type = 'conversion') FROM raw.events GROUP BY 1",
+    ),
+    Probe(
+        "audience heatmap",
+        lambda m: m.ask("heatmap"),
+        ["day_of_week", "hour_of_day", "impressions", "views"],
+        """SELECT isodow(event_ts) - 1, hour(event_ts), count(*) FILTER (WHERE event_type = 'impression'),
+                  count(*) FILTER (WHERE event_type = 'view') FROM raw.events GROUP BY 1, 2""",
+    ),
+    Probe(
+        "topics leaderboard",
+        lambda m: m.ask("topics"),
+        ["topic", "views"],
+        "SELECT topic, count(*) FROM raw.events WHERE event_type = 'view' AND topic IS NOT NULL GROUP BY topic",
+    ),
+    Probe(
+        "publisher metrics",
+        lambda m: m.ask("publishers"),
+        ["publisher", "impressions", "views"],
+        """SELECT publisher, count(*) FILTER (WHERE event_type = 'impression'),
+                  count(*) FILTER (WHERE event_type = 'view')
+           FROM raw.events WHERE publisher IS NOT NULL GROUP BY publisher""",
+    ),
+    Probe(
+        "reach and frequency per campaign-day",
+        lambda m: m.ask("reach", limit=1_000_000),
+        ["day", "campaign_id", "reach", "impressions"],
+        """SELECT CAST(event_ts AS DATE), campaign_id, count(DISTINCT user_id), count(*)
+           FROM raw.events WHERE event_type = 'impression' GROUP BY 1, 2""",
+    ),
+]

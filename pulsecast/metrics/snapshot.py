@@ -1,0 +1,98 @@
+"""Published snapshots: how reads never fail and never see a half-built table while a flow writes.
+
+DuckDB lets one process write a database file and, while it does, no other process open it. So readers
+never open the warehouse: after each successful `dbt build` the writer copies the marts (small: they are
+aggregates) into a new DuckDB file and then swaps a one-line pointer to it with an atomic rename. A reader
+opens whatever the pointer names, read-only; a file is never written again once published, so any number
+of readers can hold it while the next one is being built.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pulsecast.settings import Settings
+from pulsecast.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+POINTER = "CURRENT"
+KEEP = 3
+"""Snapshots kept on disk; older ones are removed (a reader that still has one open keeps its handle)."""
+
+EXTRA_TABLES = {
+    "int_events_hourly": "int_events_hourly",
+    "stg_campaigns": "campaigns",
+    "stg_brands": "brands",
+}
+"""Besides every mart: the hourly rollup (the finest aggregate, for aggregate navigation) and the
+dimensions the read API checks names against."""
+
+
+class NoSnapshot(RuntimeError):
+    """Nothing has been published yet."""
+
+
+def publish(settings: Settings) -> Path:
+    """Copy the marts into a fresh snapshot and point readers at it. The caller holds the writer lock."""
+    settings.snapshots.mkdir(parents=True, exist_ok=True)
+    name = f"marts-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.duckdb"
+    building = settings.snapshots / f".{name}"
+    con = connect(settings.warehouse)
+    try:
+        tables = _published_tables(con)
+        con.execute(f"ATTACH '{_quoted(building)}' AS snapshot")
+        for source, target in tables:
+            con.execute(f"CREATE TABLE snapshot.{target} AS SELECT * FROM {source}")
+        con.execute("DETACH snapshot")
+    finally:
+        con.close()
+    final = settings.snapshots / name
+    os.replace(building, final)
+    _write_pointer(settings, name)
+    _prune(settings, keep=name)
+    log.info("Published %d tables to %s", len(tables), final)
+    return final
+
+
+def current(settings: Settings) -> Path:
+    try:
+        name = (settings.snapshots / POINTER).read_text().strip()
+    except FileNotFoundError:
+        raise NoSnapshot(
+            f"no published marts under {settings.snapshots}: run `pulsecast run` or `pulsecast transform` first"
+        ) from None
+    return settings.snapshots / name
+
+
+def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('raw', 'ml')"
+    ).fetchall()
+    tables = [(f"{schema}.{name}", name) for schema, name in rows if schema == "marts"]
+    tables += [(f"{schema}.{name}", EXTRA_TABLES[name]) for schema, name in rows if name in EXTRA_TABLES]
+    return sorted(tables)
+
+
+def _write_pointer(settings: Settings, name: str) -> None:
+    staging = settings.snapshots / f".{POINTER}.{uuid.uuid4().hex[:8]}"
+    staging.write_text(name + "\n")
+    os.replace(staging, settings.snapshots / POINTER)
+
+
+def _prune(settings: Settings, keep: str) -> None:
+    published = sorted(settings.snapshots.glob("marts-*.duckdb"), key=lambda p: p.stat().st_mtime)
+    for old in published[:-KEEP]:
+        if old.name != keep:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,176 @@
+"""The read API against the truth: every answer equals the same question computed from raw events."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from warehouse_support import build_and_publish
+
+from pulsecast.generator import WorldConfig, generate_backfill
+from pulsecast.ingest import ingest_run
+from pulsecast.metrics import snapshot
+from pulsecast.metrics.api import Metrics, UnknownName
+from pulsecast.metrics.catalog import QUESTIONS, Dimension, Grain
+from pulsecast.metrics.reference import MEASURES_SQL as MEASURE_SQL
+from pulsecast.metrics.reference import PROBES, Probe
+from pulsecast.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("metrics") / "data")
+    settings.ensure_dirs()
+    generate_backfill(
+        WorldConfig(seed=5, days=5, campaigns=5, events_per_day=4_000, end=datetime(2026, 10, 3, 14)),
+        settings.landing,
+        settings.truth,
+    )
+    ingest_run(settings)
+    build_and_publish(settings)
+    return settings
+
+
+@pytest.fixture
+def metrics(world: Settings) -> Iterator[Metrics]:
+    with Metrics(world) as reader:
+        yield reader
+
+
+def raw(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def numbers(rows: list[tuple]) -> list[tuple]:
+    """Decimals and floats compared as rounded floats; everything else as is."""
+    return [tuple(round(float(v), 6) if isinstance(v, Decimal | float) else v for v in row) for row in rows]
+
+
+def test_navigation_picks_the_smallest_covering_rollup(metrics: Metrics) -> None:
+    assert metrics.trend(Grain.day, [Dimension.campaign]).table == "campaign_daily"
+    assert metrics.trend(Grain.hour, [Dimension.brand]).table == "campaign_hourly"
+    assert metrics.trend(Grain.day, [Dimension.device]).table == "int_events_hourly"
+
+
+def test_device_filter_navigates_to_the_hourly_rollup(world: Settings, metrics: Metrics) -> None:
+    campaign = raw(world, "SELECT min(campaign_id) FROM raw.events")[0][0]
+    answer = metrics.trend(Grain.day, [Dimension.channel], campaigns=[campaign], devices=["mobile"])
+    assert answer.table == "int_events_hourly"
+    expected = raw(
+        world,
+        f"""SELECT date_trunc('day', event_ts), channel, {MEASURE_SQL} FROM raw.events
+            WHERE campaign_id = ? AND device = 'mobile' GROUP BY 1, 2 ORDER BY 1, 2""",
+        [campaign],
+    )
+    assert numbers([row[:10] for row in answer.rows]) == numbers(expected)
+
+
+def test_monthly_brand_trend_and_window_alignment(world: Settings, metrics: Metrics) -> None:
+    monthly = metrics.trend(Grain.month, [Dimension.brand])
+    assert monthly.table in ("campaign_monthly", "brand_daily")
+    expected = raw(
+        world,
+        f"SELECT date_trunc('month', event_ts), brand_id, {MEASURE_SQL} FROM raw.events GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    assert numbers([row[:10] for row in monthly.rows]) == numbers(expected)
+
+    start = datetime(2026, 10, 1, 9)  # not on a day boundary: only an hourly rollup can answer exactly
+    windowed = metrics.trend(Grain.day, start=start, end=date(2026, 10, 3))
+    assert windowed.table in ("campaign_hourly", "int_events_hourly")
+    expected = raw(
+        world,
+        f"""SELECT date_trunc('day', event_ts), {MEASURE_SQL} FROM raw.events
+            WHERE event_ts >= ? AND event_ts < ? GROUP BY 1 ORDER BY 1""",
+        [start, datetime(2026, 10, 3)],
+    )
+    assert numbers([row[:9] for row in windowed.rows]) == numbers(expected)
+
+
+def test_rates_are_derived_from_the_sums(metrics: Metrics) -> None:
+    answer = metrics.trend(Grain.month)
+    row = answer.records()[0]
+    assert row["ctr"] == pytest.approx(row["clicks"] / row["impressions"])
+    assert float(row["roas"]) == pytest.approx(float(row["revenue"]) / float(row["spend"]))
+
+
+@pytest.mark.parametrize("probe", PROBES, ids=[probe.name for probe in PROBES])
+def test_every_answer_equals_raw_events(world: Settings, metrics: Metrics, probe: Probe) -> None:
+    got = [tuple(r[c] for c in probe.columns) for r in probe.ask(metrics).records() if probe.keep(r)]
+    assert sorted(numbers(got), key=str) == sorted(numbers(raw(world, probe.raw_sql)), key=str)
+
+
+def test_top_campaigns_last_hour_by_impressions(world: Settings, metrics: Metrics) -> None:
+    as_of = raw(world, "SELECT max(date_trunc('hour', event_ts)) FROM raw.events")[0][0]
+    expected = raw(
+        world,
+        """SELECT campaign_id, count(*) FROM raw.events
+           WHERE event_type = 'impression' AND date_trunc('hour', event_ts) = ?
+           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3""",
+        [as_of],
+    )
+    top = [r for r in metrics.ask("top", by="impressions").records()][:3]
+    assert [(r["campaign_id"], r["impressions"]) for r in top] == expected
+
+
+def test_every_question_answers(metrics: Metrics) -> None:
+    for question in QUESTIONS:
+        answer = metrics.ask(question)
+        assert answer.columns, question
+
+
+def test_unknown_names_are_clear_errors(world: Settings, metrics: Metrics) -> None:
+    with pytest.raises(UnknownName, match="unknown campaign 'nope'"):
+        metrics.trend(Grain.day, campaigns=["nope"])
+    with pytest.raises(UnknownName, match="unknown question 'kpi'"):
+        metrics.ask("kpi")
+    with pytest.raises(UnknownName, match="cannot be filtered by device"):
+        metrics.ask("pacing", device="mobile")
+    with pytest.raises(UnknownName, match="unknown campaign"):  # a bound parameter, never spliced SQL
+        metrics.ask("pacing", campaign="x' OR 1=1 --")
+
+
+def test_reads_never_fail_while_a_transform_writes(world: Settings) -> None:
+    """Readers in this process, a real writer process rebuilding the warehouse and publishing twice."""
+    errors: list[BaseException] = []
+    answers = 0
+    stop = threading.Event()
+
+    def read_loop() -> None:
+        nonlocal answers
+        with Metrics(world) as reader:
+            while not stop.is_set():
+                try:
+                    assert reader.ask("kpis", window="all_time").rows
+                    assert reader.trend(Grain.day).rows
+                    answers += 1
+                except BaseException as error:  # every failure counts, whatever its type
+                    errors.append(error)
+
+    readers = [threading.Thread(target=read_loop) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    try:
+        for _ in range(2):
+            subprocess.run(
+                [sys.executable, str(Path(__file__).with_name("warehouse_support.py")), str(world.data_dir)],
+                check=True,
+                timeout=300,
+            )
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
+    assert not errors, errors[:3]
+    assert answers > 10
+    assert len(list(Path(world.snapshots).glob("marts-*.duckdb"))) <= snapshot.KEEP
