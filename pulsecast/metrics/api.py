@@ -181,6 +181,7 @@ class Metrics:
     def _navigate(
         self, grain: Grain, needed: set[Dimension], start: date | datetime | None, end: date | datetime | None
     ) -> Rollup:
+        self._connection()  # the row counts of the current snapshot decide between covering rollups
         candidates = [
             r
             for r in ROLLUPS

@@ -90,11 +90,13 @@ PROBES = [
         ["owner_id", "earnings_all_time"],
         "SELECT owner_id, sum(amount) FROM raw.events WHERE event_type = 'earning' GROUP BY owner_id",
     ),
-    Probe(
+    Probe(  # every planned campaign, also one without events yet
         "pacing: conversions to date",
         lambda m: m.ask("pacing"),
         ["campaign_id", "conversions_to_date"],
-        "SELECT campaign_id, count(*) FILTER (WHERE event_type = 'conversion') FROM raw.events GROUP BY 1",
+        """SELECT campaign_id, count(e.event_id) FILTER (WHERE e.event_type = 'conversion')
+           FROM (SELECT campaign_id FROM raw.campaigns UNION SELECT campaign_id FROM raw.events)
+           LEFT JOIN raw.events AS e USING (campaign_id) GROUP BY 1""",
     ),
     Probe(
         "audience heatmap",
@@ -102,6 +104,7 @@ PROBES = [
         ["day_of_week", "hour_of_day", "impressions", "views"],
         """SELECT isodow(event_ts) - 1, hour(event_ts), count(*) FILTER (WHERE event_type = 'impression'),
                   count(*) FILTER (WHERE event_type = 'view') FROM raw.events GROUP BY 1, 2""",
+        keep=lambda record: record["events"] > 0,  # the mart is the full 7 x 24 grid, empty cells included
     ),
     Probe(
         "topics leaderboard",
