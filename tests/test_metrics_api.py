@@ -100,7 +100,7 @@ def test_monthly_brand_trend_and_window_alignment(world: Settings, metrics: Metr
 def test_rates_are_derived_from_the_sums(metrics: Metrics) -> None:
     answer = metrics.trend(Grain.month)
     row = answer.records()[0]
-    assert row["ctr"] == pytest.approx(row["clicks"] / row["impressions"])
+    assert float(row["ctr"]) == pytest.approx(float(row["clicks"]) / float(row["impressions"]))
     assert float(row["roas"]) == pytest.approx(float(row["revenue"]) / float(row["spend"]))
 
 

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.catalog import (
@@ -47,13 +48,22 @@ class UnknownName(ValueError):
 
 @dataclass(frozen=True)
 class Answer:
+    """An answer as Arrow: what a dashboard serialises; Python objects only when a caller asks for them."""
+
     table: str
     """The table the answer was read from (aggregate navigation's choice)."""
-    columns: list[str]
-    rows: list[tuple]
+    data: pa.Table
+
+    @property
+    def columns(self) -> list[str]:
+        return self.data.column_names
+
+    @property
+    def rows(self) -> list[tuple]:
+        return list(zip(*(column.to_pylist() for column in self.data.columns), strict=True))
 
     def records(self) -> list[dict]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+        return self.data.to_pylist()
 
 
 class Metrics:
@@ -64,6 +74,7 @@ class Metrics:
         self._path: Path | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._row_counts: dict[str, int] = {}
+        self._known: dict[Dimension, set[str]] = {}
 
     def close(self) -> None:
         if self._con is not None:
@@ -82,6 +93,7 @@ class Metrics:
             self.close()
             self._con = duckdb.connect(str(path), read_only=True)
             self._path = path
+            self._known = {}
             self._row_counts = {
                 name: rows
                 for name, rows in self._con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
@@ -197,32 +209,23 @@ class Metrics:
     def _check_names(self, dimension: Dimension, values: Sequence[str]) -> None:
         if not values:
             return
-        table, column = NAME_SOURCES[dimension]
-        known = {
-            value
-            for (value,) in self._connection()
-            .execute(
-                f"SELECT DISTINCT {column} FROM {table} WHERE {column} IN ({', '.join('?' for _ in values)})",
-                list(values),
-            )
-            .fetchall()
-        }
+        con = self._connection()
+        if dimension not in self._known:  # small sets, read once per snapshot
+            table, column = NAME_SOURCES[dimension]
+            self._known[dimension] = {
+                v
+                for (v,) in con.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+            }
+        known = self._known[dimension]
         unknown = [v for v in values if v not in known]
         if unknown:
-            examples = [
-                v
-                for (v,) in self._connection()
-                .execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 5")
-                .fetchall()
-            ]
+            examples = ", ".join(sorted(known)[:5])
             raise UnknownName(
-                f"unknown {dimension.value} {', '.join(repr(v) for v in unknown)} (known, e.g.: {', '.join(examples)})"
+                f"unknown {dimension.value} {', '.join(repr(v) for v in unknown)} (known, e.g.: {examples})"
             )
 
     def _answer(self, table: str, sql: str, params: list) -> Answer:
-        cursor = self._connection().execute(sql, params)
-        columns = [d[0] for d in cursor.description]
-        return Answer(table, columns, cursor.fetchall())
+        return Answer(table, self._connection().sql(sql, params=params).to_arrow_table())
 
 
 def _aligned(bound: date | datetime | None, grain: Grain) -> bool:

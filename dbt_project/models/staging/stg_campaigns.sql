@@ -9,5 +9,6 @@ select
     budget,
     daily_budget,
     goal_conversions,
-    target_cpa
+    target_cpa,
+    _loaded_at                          as loaded_at
 from {{ source('raw', 'campaigns') }}

@@ -1,4 +1,5 @@
 -- One row per event, typed and named for analysis. Money stays DECIMAL; missing money is zero.
+-- Watch time becomes DECIMAL (to the millisecond) so its sums are exact and independent of row order.
 select
     event_id,
     event_ts,
@@ -17,6 +18,7 @@ select
     coalesce(cost, 0)                   as cost,
     coalesce(revenue, 0)                as revenue,
     coalesce(amount, 0)                 as amount,
-    watch_seconds,
-    _loaded_at                          as loaded_at
+    cast(watch_seconds as decimal(18, 3))  as watch_seconds,
+    _loaded_at                          as loaded_at,
+    _file_id                            as file_id
 from {{ source('raw', 'events') }}

@@ -1,0 +1,41 @@
+-- Daily totals per advertiser (brand_id as carried by the events).
+-- Incremental: a day is recomputed whole from int_events_daily when any of its rows changed since the watermark.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_partitions',
+        unique_key='day',
+    )
+}}
+
+with
+
+{% if is_incremental() %}
+changed_days as (
+    select distinct day
+    from {{ ref('int_events_daily') }}
+    where last_loaded_at > {{ watermark() }}
+),
+
+days as (
+    select *
+    from {{ ref('int_events_daily') }}
+    where day in (select day from changed_days)
+),
+{% else %}
+days as (
+    select * from {{ ref('int_events_daily') }}
+),
+{% endif %}
+
+per_brand as (
+    select
+        day,
+        brand_id,
+        {{ sum_measures() }},
+        max(last_loaded_at)         as last_loaded_at
+    from days
+    group by day, brand_id
+)
+
+select * from per_brand
