@@ -30,11 +30,24 @@ def _moment(value: str | None) -> date | datetime | None:
         raise typer.BadParameter(f"'{value}' is not an ISO date (2026-09-01) or time (2026-09-01T10:00)") from None
 
 
+WIDE = 8
+"""Answers with more columns than this print one key/value block per row: wide tables fold unreadably."""
+
+
 def show(answer: Answer, as_json: bool) -> None:
     if as_json:
         print(json.dumps(answer.records(), default=_plain, indent=1))
         return
-    table = Table(title=f"from {answer.table} · {len(answer.rows)} rows")
+    title = f"from {answer.table} · {len(answer.rows)} rows"
+    if len(answer.columns) > WIDE:
+        console.print(f"[bold]{title}")
+        for record in answer.records():
+            block = Table(show_header=False, box=None, padding=(0, 2))
+            for column, value in record.items():
+                block.add_row(f"[dim]{column}", _cell(value))
+            console.print(block, "")
+        return
+    table = Table(title=title)
     for column in answer.columns:
         table.add_column(column, overflow="fold")
     for row in answer.rows:
