@@ -147,6 +147,34 @@ def status() -> None:
     show_status()
 
 
+@app.command("forecast-csv")
+def forecast_csv(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV with ds,y or unique_id,ds,y (any row order)."),
+    horizon: int = typer.Option(..., "--horizon", min=1, help="Steps to forecast."),
+    output: Path = typer.Option(..., "--output", help="Where to write one row per model per step."),
+    freq: str | None = typer.Option(None, "--freq", help="Pandas alias (h, D, W-SUN, MS, ...); inferred if omitted."),
+    metrics_json: Path | None = typer.Option(None, "--metrics-json", help="Also write the backtest metrics here."),
+    windows: int = typer.Option(3, "--windows", min=2, help="Rolling-origin backtest windows."),
+) -> None:
+    """Forecast your own series with every model (seasonal naive, Prophet, LSTM, ensemble) after backtests."""
+    from ml.forecast_csv import forecast_csv as run_forecast_csv
+
+    with console.status("backtesting and fitting seasonal_naive, prophet, lstm, ensemble"):
+        result = run_forecast_csv(input_path, horizon, output, freq, metrics_json, windows)
+    table = Table(title=f"Backtest: {windows} rolling origins x {horizon} steps, frequency {result.series.freq}")
+    for column in result.summary.columns:
+        table.add_column(column.replace("coverage_", "cover ").replace("winkler_", "winkler "), justify="right")
+    for row in result.summary.itertuples(index=False):
+        table.add_row(*(value if isinstance(value, str) else f"{value:.3g}" for value in row))
+    console.print(table if table.row_count else "No series could be backtested.")
+    for uid, reason in result.ensemble.fallbacks.items():
+        console.print(f"{uid}: seasonal-naive fallback ({reason})")
+    console.print(
+        f"Wrote {len(result.forecasts):,} rows to {output} "
+        f"({result.series.duplicates} duplicate rows merged, {result.series.filled} missing steps filled)."
+    )
+
+
 def show_status() -> None:
     from pulsecast.status import warehouse_status
 

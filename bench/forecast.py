@@ -1,0 +1,148 @@
+"""Forecast accuracy and throughput, Pulsecast's models beside seasonal naive and default Prophet in one run.
+
+    .venv/bin/python bench/forecast.py [--origins 5] [--skip-world] [--skip-throughput]
+
+Accuracy is measured honestly: at each of `--origins` rolling origins the whole ensemble (its own inner
+backtests, weights and calibration included) is fitted on the data before the origin only, and every model
+is scored on the next `h` steps it never saw. Default Prophet is `Prophet()` with its defaults (no holidays),
+its 80/95 % intervals read from its own predictive samples.
+
+1. wiki: ../shared/data/wiki_pageviews_r_daily.csv (unsorted, gaps), h = 30.
+2. world: campaign x day series of impressions, clicks and spend built with DuckDB straight from the event
+   files of a generated world (no warehouse), h = 14.
+3. throughput: 100 campaign series, every model with 3-window backtests (`Ensemble.fit` + forecasts), and the
+   cost per series of Pulsecast's ProphetModel against a bare `Prophet().fit(df)` + `predict`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from models.backtest import rolling_windows
+from models.ensemble import Ensemble
+from models.metrics import score, summarize
+from models.prepare import prepare
+from models.prophet_model import ProphetModel, prophet_class
+from pulsecast.generator import WorldConfig, generate_backfill
+
+WIKI = Path(__file__).resolve().parents[2] / "shared" / "data" / "wiki_pageviews_r_daily.csv"
+console = Console(width=140)
+DefaultProphet = partial(ProphetModel, country_holidays=None, uncertainty_samples=1000)
+
+
+def campaign_series(config: WorldConfig, min_length: int) -> pd.DataFrame:
+    """campaign x metric daily series from the generated event files; partial first and last days dropped."""
+    with tempfile.TemporaryDirectory() as folder:
+        report = generate_backfill(config, Path(folder) / "landing", Path(folder) / "truth")
+        files = [str(path) for path in report.event_files]
+        daily = duckdb.sql(
+            f"""
+            with events as (select distinct on (event_id) * from read_json_auto({files}))
+            select campaign_id, date_trunc('day', timezone('UTC', event_ts::timestamptz)) as ds,
+                   count(*) filter (where event_type = 'impression')::double as impressions,
+                   count(*) filter (where event_type = 'click')::double as clicks,
+                   coalesce(sum(cost), 0)::double as spend
+            from events group by all
+            """
+        ).df()
+    daily = daily[(daily["ds"] > daily["ds"].min()) & (daily["ds"] < daily["ds"].max())]
+    series = daily.melt(id_vars=["campaign_id", "ds"], var_name="metric", value_name="y")
+    series["unique_id"] = series["campaign_id"] + "/" + series["metric"]
+    length = series.groupby("unique_id")["ds"].transform("size")
+    return series.loc[length >= min_length, ["unique_id", "ds", "y"]].reset_index(drop=True)
+
+
+def accuracy(label: str, df: pd.DataFrame, h: int, origins: int) -> pd.DataFrame:
+    """Outer rolling-origin evaluation of every model, each refitted (with inner backtests) per origin."""
+    series = prepare(df)
+    probe = Ensemble(series.freq, horizon=h)
+    frames = []
+    started = time.perf_counter()
+    for window in rolling_windows(series, h, origins, min_train=probe.min_length(series.season_length)):
+        forecasts = Ensemble(series.freq, horizon=h).fit(window.train).predict_members(h)
+        default = DefaultProphet(series.freq).fit(window.train).predict(h).assign(model="default_prophet")
+        actuals = window.test.loc[~window.test["imputed"], ["unique_id", "ds", "cutoff", "y"]]
+        both = pd.concat([forecasts, default], ignore_index=True)
+        frames.append(actuals.merge(both, on=["unique_id", "ds"]).assign(window=window.number))
+    summary = summarize(score(pd.concat(frames, ignore_index=True), series.df, series.season_length))
+    baseline = summary.set_index("model").loc["seasonal_naive", "mase"]
+    summary["mase_vs_naive"] = summary["mase"] / baseline
+    elapsed = time.perf_counter() - started
+    show(f"{label}: {origins} origins x h={h}, {summary['series'].iloc[0]} series, {elapsed:.0f} s", summary)
+    mase = summary.set_index("model")["mase"]
+    console.print(
+        f"ensemble below every member: {bool((mase['ensemble'] < mase.drop('ensemble')).all())}; "
+        f"ensemble / seasonal naive = {mase['ensemble'] / baseline:.3f} (goal <= 0.9)\n"
+    )
+    return summary
+
+
+def throughput(df: pd.DataFrame, h: int, n_series: int) -> None:
+    ids = sorted(df["unique_id"].unique())[:n_series]
+    subset = df[df["unique_id"].isin(ids)]
+    started = time.perf_counter()
+    Ensemble(horizon=h, n_windows=3).fit(subset).predict_members(h)
+    elapsed = time.perf_counter() - started
+    console.print(f"throughput: {len(ids)} series x all models, 3-window backtests + final fit: {elapsed:.1f} s")
+    sample = [subset[subset["unique_id"] == uid] for uid in ids[:20]]
+    bare = _per_series(lambda frame: _bare_prophet(frame, h), sample)
+    for label, factory in (("as used (US holidays)", ProphetModel), ("without holidays", DefaultProphet)):
+        ours = _per_series(lambda frame, factory=factory: factory().fit(frame).predict(h), sample)
+        console.print(
+            f"prophet per series, Pulsecast {label}: {ours * 1000:.0f} ms against bare Prophet {bare * 1000:.0f} ms, "
+            f"overhead ratio {ours / bare:.2f}"
+        )
+
+
+def _bare_prophet(frame: pd.DataFrame, h: int) -> pd.DataFrame:
+    model = prophet_class()().fit(frame[["ds", "y"]])
+    return model.predict(model.make_future_dataframe(h, include_history=False))
+
+
+def _per_series(run, frames: list[pd.DataFrame]) -> float:
+    started = time.perf_counter()
+    for frame in frames:
+        run(frame)
+    return (time.perf_counter() - started) / len(frames)
+
+
+def show(title: str, summary: pd.DataFrame) -> None:
+    table = Table(title=title)
+    columns = ["model", "mase", "mase_vs_naive", "smape", "coverage_80", "coverage_95", "winkler_80", "winkler_95"]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in summary[columns].itertuples(index=False):
+        table.add_row(row[0], *(f"{value:.3f}" for value in row[1:]))
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--origins", type=int, default=5)
+    parser.add_argument("--skip-world", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    accuracy("wiki_pageviews_r_daily", pd.read_csv(WIKI), h=30, origins=args.origins)
+    end = datetime(2026, 11, 1, tzinfo=UTC)
+    if not args.skip_world:
+        world = campaign_series(WorldConfig(seed=11, days=150, campaigns=24, events_per_day=6000, end=end), 80)
+        accuracy("generated world", world, h=14, origins=3)
+    if not args.skip_throughput:
+        world = campaign_series(WorldConfig(seed=12, days=120, campaigns=60, events_per_day=12000, end=end), 60)
+        throughput(world, h=14, n_series=100)
+
+
+if __name__ == "__main__":
+    main()

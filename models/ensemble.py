@@ -1,0 +1,159 @@
+"""The ensemble: members weighed per series by rolling-origin backtests, intervals calibrated by conformal scores.
+
+fit(df):
+1. prepare the series; those that are all zero, constant or too short for `n_windows` backtest windows are
+   forecast by the seasonal-naive baseline (reason in `fallbacks`);
+2. rolling-origin backtests of every member (`models.backtest.cross_validation`), scored with `models.metrics.score`;
+3. per-series weights from backtest MASE (`models.combination.member_weights`): inverse MASE shrunk toward
+   equal, zero for any member not beating the baseline (so the LSTM only counts where it earns it) and for
+   any member more than `trim` (20 %) worse than the best one;
+4. the weighted member quantiles of the backtest give conformal corrections per series and level;
+5. every member refitted on all the data.
+predict(h) averages the members' quantiles with those weights and applies the corrections.
+
+`backtest_` also holds the ensemble's own backtest rows, cross-fitted: each window is combined and
+calibrated with weights and corrections learned on the other windows only, so its scores are not graded
+on the data that chose them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Self
+
+import pandas as pd
+
+from models.backtest import cross_validation
+from models.base import LEVELS, ModelFactory, check_request, finalize
+from models.combination import calibrate, combine, conformal_corrections, member_weights
+from models.fallback import unusable_reason
+from models.lstm import LSTMModel
+from models.metrics import score
+from models.prepare import PreparedSeries, prepare
+from models.prophet_model import ProphetModel
+from models.seasonal_naive import SeasonalNaive
+
+BASELINE = "seasonal_naive"
+ENSEMBLE = "ensemble"
+_BACKTEST_KEYS = ["unique_id", "ds", "cutoff", "window", "y"]
+
+
+def default_members(horizon: int, levels: Sequence[int] = LEVELS, seed: int = 0) -> dict[str, ModelFactory]:
+    """seasonal_naive, prophet and lstm, as the CLI and the benchmark use them."""
+    return {
+        BASELINE: SeasonalNaive,
+        "prophet": partial(ProphetModel, seed=seed),
+        "lstm": partial(LSTMModel, horizon=horizon, levels=levels, seed=seed),
+    }
+
+
+class Ensemble:
+    """A `Forecaster` over member forecasters; see the module docstring for what `fit` does.
+
+    Fitted attributes: `members_` (name -> fitted member), `weights_` (index unique_id, one column per
+    member), `corrections_` (unique_id, level, correction), `backtest_` (long backtest of members and
+    ensemble), `scores_` (`models.metrics.score` of `backtest_`), `fallbacks`, `freq_`, `season_length_`.
+    """
+
+    def __init__(
+        self,
+        freq: str | None = None,
+        *,
+        horizon: int,
+        members: Mapping[str, ModelFactory] | None = None,
+        n_windows: int = 3,
+        step: int | None = None,
+        levels: Sequence[int] = LEVELS,
+        shrinkage: float = 0.3,
+        trim: float = 0.2,
+        seed: int = 0,
+    ) -> None:
+        check_request(horizon, levels)
+        self.members = dict(members or default_members(horizon, levels, seed))
+        if BASELINE not in self.members:
+            raise ValueError(f"the members must include the baseline {BASELINE!r}")
+        if n_windows < 2:
+            raise ValueError(
+                "the ensemble needs at least 2 backtest windows (weights and calibration are cross-fitted)"
+            )
+        self.freq = freq
+        self.horizon = horizon
+        self.n_windows = n_windows
+        self.step = step or horizon
+        self.levels = tuple(levels)
+        self.shrinkage = shrinkage
+        self.trim = trim
+        self.fallbacks: dict[str, str] = {}
+
+    def min_length(self, season_length: int) -> int:
+        """Enough for every backtest window to keep more than a season of training data."""
+        return season_length + 1 + (self.n_windows - 1) * self.step + self.horizon
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        series = prepare(df, self.freq)
+        self.freq_, self.season_length_ = series.freq, series.season_length
+        needed = self.min_length(series.season_length)
+        self.fallbacks = {
+            str(uid): reason
+            for uid, y in series.df.groupby("unique_id")["y"]
+            if (reason := unusable_reason(y.to_numpy(), needed)) is not None
+        }
+        usable = PreparedSeries(
+            series.df[~series.df["unique_id"].isin(self.fallbacks)], series.freq, series.season_length
+        )
+        if usable.df.empty:
+            self._no_backtest()
+        else:
+            self._learn_from_backtests(usable)
+        self.members_ = {name: factory(self.freq_).fit(series.df) for name, factory in self.members.items()}
+        return self
+
+    def _no_backtest(self) -> None:
+        self.weights_ = pd.DataFrame(columns=list(self.members), dtype=float)
+        self.corrections_ = pd.DataFrame(columns=["unique_id", "level", "correction"])
+        self.backtest_ = pd.DataFrame()
+        self.scores_ = pd.DataFrame()
+
+    def _learn_from_backtests(self, usable: PreparedSeries) -> None:
+        cv = cross_validation(self.members, usable, self.horizon, self.n_windows, self.step, self.levels)
+        per_window = score(cv, usable.df, usable.season_length, self.levels, per_window=True)
+        self.weights_, self.corrections_ = self._weights_and_corrections(cv, per_window)
+        crossfitted = [self._crossfitted_window(cv, per_window, window) for window in sorted(cv["window"].unique())]
+        self.backtest_ = pd.concat([cv, *crossfitted], ignore_index=True)
+        self.scores_ = score(self.backtest_, usable.df, usable.season_length, self.levels)
+
+    def _weights_and_corrections(self, cv: pd.DataFrame, per_window: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        mase = per_window.pivot_table(index="unique_id", columns="model", values="mase", aggfunc="mean")
+        weights = member_weights(mase.reindex(columns=list(self.members)), BASELINE, self.shrinkage, self.trim)
+        combined = combine(cv, weights, self.levels, _BACKTEST_KEYS)
+        return weights, conformal_corrections(combined, self.levels)
+
+    def _crossfitted_window(self, cv: pd.DataFrame, per_window: pd.DataFrame, window: int) -> pd.DataFrame:
+        """The ensemble's backtest forecasts of one window, from weights and corrections of the other windows."""
+        weights, corrections = self._weights_and_corrections(
+            cv[cv["window"] != window], per_window[per_window["window"] != window]
+        )
+        held_out = combine(cv[cv["window"] == window], weights, self.levels, _BACKTEST_KEYS)
+        return calibrate(held_out, corrections, self.levels).assign(model=ENSEMBLE)
+
+    def predict(self, h: int, levels: Sequence[int] = LEVELS, X_df: pd.DataFrame | None = None) -> pd.DataFrame:
+        forecasts = self.predict_members(h, levels, X_df)
+        return forecasts[forecasts["model"] == ENSEMBLE].drop(columns="model").reset_index(drop=True)
+
+    def predict_members(self, h: int, levels: Sequence[int] = LEVELS, X_df: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Every member's forecast and the ensemble's, long with a `model` column (what forecast-csv writes)."""
+        check_request(h, levels)
+        if h > self.horizon:
+            raise ValueError(f"the ensemble was backtested for a horizon of {self.horizon}; refit it for h={h}")
+        if not set(levels) <= set(self.levels):
+            raise ValueError(f"the ensemble was calibrated for levels {list(self.levels)}, not {list(levels)}")
+        members = pd.concat(
+            [model.predict(h, levels, X_df).assign(model=name) for name, model in self.members_.items()],
+            ignore_index=True,
+        )
+        combined = calibrate(combine(members, self.weights_, levels, ["unique_id", "ds"]), self.corrections_, levels)
+        baseline = members[(members["model"] == BASELINE) & members["unique_id"].isin(self.fallbacks)]
+        ensemble = finalize(pd.concat([combined, baseline.drop(columns="model")], ignore_index=True), levels)
+        columns = ["unique_id", "ds", "model", *ensemble.columns[2:]]
+        return pd.concat([members, ensemble.assign(model=ENSEMBLE)], ignore_index=True)[columns]
