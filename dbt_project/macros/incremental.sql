@@ -14,6 +14,30 @@
 {%- endmacro %}
 
 
+{% macro changed_partitions(relation, keys, loaded_at='last_loaded_at', prune_on=none) -%}
+    {#- The rows of `relation` in the partitions (`keys`, one column or a list) that received rows loaded after
+        this model's watermark; every row on a full build. Recomputing those partitions whole is what keeps
+        an incremental run equal to a full rebuild, whatever the events' lateness.
+        `prune_on` (column, key): also bound `column` below the oldest changed partition, so DuckDB skips
+        row groups of older history before the partition filter. -#}
+    {%- set keys = [keys] if keys is string else keys -%}
+    select *
+    from {{ relation }}
+    {%- if is_incremental() %}
+    semi join (
+        select distinct {{ keys | join(', ') }}
+        from {{ relation }}
+        where {{ loaded_at }} > {{ watermark() }}
+    ) as changed using ({{ keys | join(', ') }})
+    {%- if prune_on %}
+    where {{ prune_on[0] }} >= (
+        select min({{ prune_on[1] }}) from {{ relation }} where {{ loaded_at }} > {{ watermark() }}
+    )
+    {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+
 {% macro incremental_log_relation() -%}
     {{ return(api.Relation.create(database=target.database, schema='staging', identifier='incremental_log')) }}
 {%- endmacro %}

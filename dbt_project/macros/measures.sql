@@ -36,6 +36,22 @@
 {%- endmacro %}
 
 
+{#- The measures counted and summed from events (stg_events rows), typed as every rollup stores them. -#}
+{% macro count_measures() -%}
+    {%- set types = measure_types() -%}
+    cast(count(*) filter (where event_type = 'impression') as {{ types['impressions'] }})   as impressions,
+    cast(count(*) filter (where event_type = 'click') as {{ types['clicks'] }})             as clicks,
+    cast(count(*) filter (where event_type = 'conversion') as {{ types['conversions'] }})   as conversions,
+    cast(count(*) filter (where event_type = 'view') as {{ types['views'] }})               as views,
+    cast(count(*) filter (where event_type = 'earning') as {{ types['earning_events'] }})   as earning_events,
+    cast(count(*) as {{ types['events'] }})                                                 as events,
+    cast(sum(cost) as {{ types['spend'] }})                                                 as spend,
+    cast(sum(revenue) as {{ types['revenue'] }})                                            as revenue,
+    cast(sum(amount) as {{ types['earnings'] }})                                            as earnings,
+    cast(coalesce(sum(watch_seconds), 0) as {{ types['watch_seconds'] }})                   as watch_seconds
+{%- endmacro %}
+
+
 {#- A rate next to its numerator and denominator; null when the denominator is 0. -#}
 {% macro ratio(numerator, denominator) -%}
     cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0)

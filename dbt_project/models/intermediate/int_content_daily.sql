@@ -10,40 +10,16 @@
 
 with
 
-{% if is_incremental() %}
-days_with_new_events as (
-    select distinct event_date
-    from {{ ref('stg_events') }}
-    where loaded_at > {{ watermark() }}
-),
-
 events as (
-    select *
-    from {{ ref('stg_events') }}
-    where event_ts >= (select min(event_date) from days_with_new_events)
-      and event_date in (select event_date from days_with_new_events)
+    {{ changed_partitions(ref('stg_events'), 'event_date', loaded_at='loaded_at', prune_on=('event_ts', 'event_date')) }}
 ),
-{% else %}
-events as (
-    select * from {{ ref('stg_events') }}
-),
-{% endif %}
 
 rolled_up as (
     select
         event_date                                              as day,
         publisher,
         topic,
-        count(*) filter (where event_type = 'impression')       as impressions,
-        count(*) filter (where event_type = 'click')            as clicks,
-        count(*) filter (where event_type = 'conversion')       as conversions,
-        count(*) filter (where event_type = 'view')             as views,
-        count(*) filter (where event_type = 'earning')          as earning_events,
-        count(*)                                                as events,
-        cast(sum(cost) as decimal(38, 6))                       as spend,
-        cast(sum(revenue) as decimal(38, 6))                    as revenue,
-        cast(sum(amount) as decimal(38, 6))                     as earnings,
-        cast(coalesce(sum(watch_seconds), 0) as decimal(38, 3)) as watch_seconds,
+        {{ count_measures() }},
         max(loaded_at)                                          as last_loaded_at
     from events
     group by event_date, publisher, topic

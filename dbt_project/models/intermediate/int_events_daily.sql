@@ -10,23 +10,9 @@
 
 with
 
-{% if is_incremental() %}
-changed_days as (
-    select distinct event_date
-    from {{ ref('int_events_hourly') }}
-    where last_loaded_at > {{ watermark() }}
-),
-
 hours as (
-    select *
-    from {{ ref('int_events_hourly') }}
-    where event_date in (select event_date from changed_days)
+    {{ changed_partitions(ref('int_events_hourly'), 'event_date') }}
 ),
-{% else %}
-hours as (
-    select * from {{ ref('int_events_hourly') }}
-),
-{% endif %}
 
 rolled_up as (
     select

@@ -12,25 +12,9 @@
 
 with
 
-{% if is_incremental() %}
-hours_with_new_events as (
-    select distinct event_hour
-    from {{ ref('stg_events') }}
-    where loaded_at > {{ watermark() }}
-),
-
 events as (
-    select *
-    from {{ ref('stg_events') }}
-    -- the event_ts bound lets DuckDB skip row groups of older history before the hour filter
-    where event_ts >= (select min(event_hour) from hours_with_new_events)
-      and event_hour in (select event_hour from hours_with_new_events)
+    {{ changed_partitions(ref('stg_events'), 'event_hour', loaded_at='loaded_at', prune_on=('event_ts', 'event_hour')) }}
 ),
-{% else %}
-events as (
-    select * from {{ ref('stg_events') }}
-),
-{% endif %}
 
 rolled_up as (
     select
@@ -40,16 +24,7 @@ rolled_up as (
         brand_id,
         channel,
         device,
-        count(*) filter (where event_type = 'impression')       as impressions,
-        count(*) filter (where event_type = 'click')            as clicks,
-        count(*) filter (where event_type = 'conversion')       as conversions,
-        count(*) filter (where event_type = 'view')             as views,
-        count(*) filter (where event_type = 'earning')          as earning_events,
-        count(*)                                                as events,
-        cast(sum(cost) as decimal(38, 6))                       as spend,
-        cast(sum(revenue) as decimal(38, 6))                    as revenue,
-        cast(sum(amount) as decimal(38, 6))                     as earnings,
-        cast(coalesce(sum(watch_seconds), 0) as decimal(38, 3)) as watch_seconds,
+        {{ count_measures() }},
         max(loaded_at)                                          as last_loaded_at
     from events
     group by event_hour, campaign_id, brand_id, channel, device

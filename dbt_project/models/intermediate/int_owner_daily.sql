@@ -17,24 +17,9 @@ earning_events as not materialized (  -- inlined: each use pushes its own filter
       and owner_id is not null
 ),
 
-{% if is_incremental() %}
-days_with_new_earnings as (
-    select distinct event_date
-    from earning_events
-    where loaded_at > {{ watermark() }}
-),
-
 earnings as (
-    select *
-    from earning_events
-    where event_ts >= (select min(event_date) from days_with_new_earnings)
-      and event_date in (select event_date from days_with_new_earnings)
+    {{ changed_partitions('earning_events', 'event_date', loaded_at='loaded_at', prune_on=('event_ts', 'event_date')) }}
 ),
-{% else %}
-earnings as (
-    select * from earning_events
-),
-{% endif %}
 
 rolled_up as (
     select

@@ -10,23 +10,9 @@
 
 with
 
-{% if is_incremental() %}
-changed_days as (
-    select distinct day
-    from {{ ref('int_events_daily') }}
-    where last_loaded_at > {{ watermark() }}
-),
-
 days as (
-    select *
-    from {{ ref('int_events_daily') }}
-    where day in (select day from changed_days)
+    {{ changed_partitions(ref('int_events_daily'), 'day') }}
 ),
-{% else %}
-days as (
-    select * from {{ ref('int_events_daily') }}
-),
-{% endif %}
 
 per_brand as (
     select

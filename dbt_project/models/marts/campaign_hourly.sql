@@ -10,23 +10,9 @@
 
 with
 
-{% if is_incremental() %}
-changed_hours as (
-    select distinct event_hour
-    from {{ ref('int_events_hourly') }}
-    where last_loaded_at > {{ watermark() }}
-),
-
 hours as (
-    select *
-    from {{ ref('int_events_hourly') }}
-    where event_hour in (select event_hour from changed_hours)
+    {{ changed_partitions(ref('int_events_hourly'), 'event_hour') }}
 ),
-{% else %}
-hours as (
-    select * from {{ ref('int_events_hourly') }}
-),
-{% endif %}
 
 per_campaign as (
     select

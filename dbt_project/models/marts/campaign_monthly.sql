@@ -15,23 +15,9 @@ daily as (
     from {{ ref('campaign_daily') }}
 ),
 
-{% if is_incremental() %}
-changed_keys as (
-    select distinct month, campaign_id
-    from daily
-    where last_loaded_at > {{ watermark() }}
-),
-
 days as (
-    select daily.*
-    from daily
-    join changed_keys using (month, campaign_id)
+    {{ changed_partitions('daily', ['month', 'campaign_id']) }}
 ),
-{% else %}
-days as (
-    select * from daily
-),
-{% endif %}
 
 per_campaign as (
     select

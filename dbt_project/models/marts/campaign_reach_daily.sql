@@ -18,24 +18,9 @@ impressions as not materialized (  -- inlined: each use pushes its own filter in
     where event_type = 'impression'
 ),
 
-{% if is_incremental() %}
-days_with_new_impressions as (
-    select distinct event_date
-    from impressions
-    where loaded_at > {{ watermark() }}
-),
-
 days as (
-    select *
-    from impressions
-    where event_ts >= (select min(event_date) from days_with_new_impressions)
-      and event_date in (select event_date from days_with_new_impressions)
+    {{ changed_partitions('impressions', 'event_date', loaded_at='loaded_at', prune_on=('event_ts', 'event_date')) }}
 ),
-{% else %}
-days as (
-    select * from impressions
-),
-{% endif %}
 
 per_campaign as (
     select

@@ -16,23 +16,9 @@ content as (
     where topic is not null
 ),
 
-{% if is_incremental() %}
-changed_months as (
-    select distinct month
-    from content
-    where last_loaded_at > {{ watermark() }}
-),
-
 months as (
-    select *
-    from content
-    where month in (select month from changed_months)
+    {{ changed_partitions('content', 'month') }}
 ),
-{% else %}
-months as (
-    select * from content
-),
-{% endif %}
 
 per_topic as (
     select
