@@ -88,13 +88,17 @@ def writer(settings: Settings, holder: str) -> Iterator[duckdb.DuckDBPyConnectio
 
 @contextmanager
 def reader(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection. It waits for a running writer rather than failing."""
+    """A read-only connection for short looks at the warehouse (status, tests).
+
+    It holds the claim while open: DuckDB refuses a writer while any other process has the file open, so
+    releasing it early would make the next ingest fail instead of wait. Dashboards read snapshots instead.
+    """
     with writer_lock(settings, "reader"):
         con = connect(settings.warehouse, read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def _contract_ddl(contract: Contract) -> str:
