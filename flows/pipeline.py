@@ -1,4 +1,4 @@
-"""Flow `pipeline`: the main job, from landing files to marts, reading like its own table of contents."""
+"""Flow `pipeline`: the main job, from landing files to marts and forecasts, reading like its own table of contents."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.generate import generate_events
 from flows.ingest import ingest
+from flows.train import train
 from flows.transform import transform
+from ml.training import TrainConfig
 from pulsecast.generator import WorldConfig
 from pulsecast.generator.config import GenerationMode
 from pulsecast.ingest.landing import pending_files
@@ -16,14 +18,21 @@ from pulsecast.status import Status, warehouse_status
 
 
 @flow(name="pipeline", log_prints=True)
-def pipeline(world: WorldConfig = WorldConfig(), full_refresh: bool = False) -> dict[str, int]:
-    """Generate a demo world on an empty data folder, ingest new files, build the marts, summarise."""
+def pipeline(
+    world: WorldConfig = WorldConfig(),
+    full_refresh: bool = False,
+    forecast: bool = True,
+    training: TrainConfig = TrainConfig(),
+) -> dict[str, int]:
+    """Generate a demo world on an empty data folder, ingest new files, build the marts, forecast, summarise."""
     settings = get_settings()
     if is_empty(settings):
         print(f"Empty data folder {settings.data_dir.resolve()}: generating a demo world")
         generate_events(mode=GenerationMode.backfill, world=world)
     ingest()
     transform(full_refresh=full_refresh)
+    if forecast:
+        train(training)
     status = warehouse_status(settings)
     summarise(settings, status)
     return status.counts

@@ -25,7 +25,7 @@ from typing import Self
 import pandas as pd
 
 from models.backtest import cross_validation
-from models.base import LEVELS, ModelFactory, check_request, finalize
+from models.base import LEVELS, Forecaster, ModelFactory, check_request, finalize
 from models.combination import calibrate, combine, conformal_corrections, member_weights
 from models.fallback import unusable_reason
 from models.lstm import LSTMModel
@@ -91,6 +91,17 @@ class Ensemble:
         return season_length + 1 + (self.n_windows - 1) * self.step + self.horizon
 
     def fit(self, df: pd.DataFrame) -> Self:
+        series, usable = self.screen(df)
+        cv = self.backtest(usable, self.members) if not usable.df.empty else None
+        fitted = {name: factory(self.freq_).fit(series.df) for name, factory in self.members.items()}
+        return self.assemble(usable, cv, fitted)
+
+    def screen(self, df: pd.DataFrame) -> tuple[PreparedSeries, PreparedSeries]:
+        """Prepare the series and set `fallbacks`; returns (every series, the ones long enough to backtest).
+
+        `screen`, `backtest` and `assemble` are `fit` in parts, for callers that fit members elsewhere (the
+        train flow backtests each local member per series in its own task and the global LSTM once).
+        """
         series = prepare(df, self.freq)
         self.freq_, self.season_length_ = series.freq, series.season_length
         needed = self.min_length(series.season_length)
@@ -102,11 +113,26 @@ class Ensemble:
         usable = PreparedSeries(
             series.df[~series.df["unique_id"].isin(self.fallbacks)], series.freq, series.season_length
         )
-        if usable.df.empty:
+        return series, usable
+
+    def backtest(self, usable: PreparedSeries, members: Mapping[str, ModelFactory]) -> pd.DataFrame:
+        """Rolling-origin backtests of `members` (a subset of `self.members`) on screened series."""
+        return cross_validation(members, usable, self.horizon, self.n_windows, self.step, self.levels)
+
+    def assemble(
+        self, usable: PreparedSeries, cv: pd.DataFrame | None, fitted: Mapping[str, Forecaster]
+    ) -> Self:
+        """Weights and calibration from every member's backtest `cv` (None when no series was usable), with
+        `fitted` holding each member fitted on all the series."""
+        if missing := set(self.members) - set(fitted):
+            raise ValueError(f"fitted members missing: {sorted(missing)}")
+        if cv is None or usable.df.empty:
             self._no_backtest()
         else:
-            self._learn_from_backtests(usable)
-        self.members_ = {name: factory(self.freq_).fit(series.df) for name, factory in self.members.items()}
+            if missing := set(self.members) - set(cv["model"]):
+                raise ValueError(f"backtests missing for members: {sorted(missing)}")
+            self._learn_from_backtests(usable, cv)
+        self.members_ = {name: fitted[name] for name in self.members}
         return self
 
     def _no_backtest(self) -> None:
@@ -115,8 +141,7 @@ class Ensemble:
         self.backtest_ = pd.DataFrame()
         self.scores_ = pd.DataFrame()
 
-    def _learn_from_backtests(self, usable: PreparedSeries) -> None:
-        cv = cross_validation(self.members, usable, self.horizon, self.n_windows, self.step, self.levels)
+    def _learn_from_backtests(self, usable: PreparedSeries, cv: pd.DataFrame) -> None:
         per_window = score(cv, usable.df, usable.season_length, self.levels, per_window=True)
         self.weights_, self.corrections_ = self._weights_and_corrections(cv, per_window)
         crossfitted = [self._crossfitted_window(cv, per_window, window) for window in sorted(cv["window"].unique())]

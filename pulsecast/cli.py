@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ml.series import Metric
 from pulsecast.contract import FileFormat
 from pulsecast.generator.config import GenerationMode
 from pulsecast.metrics.cli import app as metrics_app
@@ -126,6 +127,23 @@ def transform(full_refresh: bool = typer.Option(False, help="Rebuild incremental
 
 
 @app.command()
+def train(
+    metric: list[Metric] = typer.Option([], "--metric", help="Target metric (repeatable). Default: all of them."),
+    horizon: int = typer.Option(14, min=1, max=90, help="Days ahead to forecast."),
+    windows: int = typer.Option(3, min=2, max=10, help="Rolling-origin backtest windows."),
+) -> None:
+    """Forecast every active campaign, brand and the total (Prefect flow `train`); track and register in MLflow."""
+    from flows.train import train as train_flow
+    from ml.training import TrainConfig
+
+    config = TrainConfig(horizon=horizon, windows=windows, **({"metrics": metric} if metric else {}))
+    runs = train_flow(config)
+    settings = get_settings()
+    for name, run_id in runs.items():
+        console.print(f"{name}: MLflow run {run_id} (browse with `make mlflow`, {settings.mlflow_ui_url})")
+
+
+@app.command()
 def serve(port: int = typer.Option(4200, help="Port of the Prefect server and UI on 127.0.0.1.")) -> None:
     """Start a Prefect server with its UI, the work pool, the deployments of prefect.yaml and a worker."""
     from flows.serve import serve as serve_deployments
@@ -220,6 +238,9 @@ def main() -> None:
     try:
         prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(get_settings().data_dir.resolve() / "prefect")))
         prefect_home.mkdir(parents=True, exist_ok=True)
+        # No calls home: the server's telemetry is network traffic nobody configured (and it raced the
+        # ephemeral server's SQLite at start-up, printing "database is locked" tracebacks).
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         app()
     except Exception as error:  # the CLI's contract: one line, non-zero exit
         if os.environ.get("PULSECAST_DEBUG"):

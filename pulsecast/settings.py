@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     )
     truth_dir: Path | None = Field(default=None, description="Generator ground truth, never ingested (data/truth).")
     mlflow_tracking_uri: str | None = Field(default=None, description="Default: sqlite:///data/mlflow.db.")
+    mlflow_ui_url: str = Field(
+        default="http://127.0.0.1:5000", description="Where `make mlflow` serves the UI (for links in artifacts)."
+    )
     docs_dir: Path | None = Field(default=None, description="Great Expectations data docs (data/docs).")
 
     writer_lock_timeout_s: float = Field(
@@ -86,6 +89,11 @@ class Settings(BaseSettings):
     @cached_property
     def mlflow_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir.resolve() / 'mlflow.db'}"
+
+    @cached_property
+    def mlflow_artifacts(self) -> Path:
+        """Run artifacts and registered models (the SQLite store holds only their metadata)."""
+        return self.data_dir.resolve() / "mlartifacts"
 
     def ensure_dirs(self) -> None:
         for path in (self.landing, self.archive, self.quarantine, self.truth, self.docs, self.warehouse.parent):

@@ -20,6 +20,7 @@ DEPLOYMENTS = (
     "generate-events/live-simulation",
     "pipeline/daily",
     "transform/transform-on-demand",
+    "train/train-daily",
 )
 
 
@@ -51,6 +52,7 @@ def test_worker_picks_up_a_deployment_run_and_completes_it(tmp_path: Path, monke
             schemas[name] = json.loads(inspected.stdout)["parameter_openapi_schema"]["properties"]
         assert "world" in schemas["pipeline/daily"], "typed parameters give the UI a form"
         assert "mode" in schemas["generate-events/live-simulation"]
+        assert "config" in schemas["train/train-daily"]
 
         run = subprocess.run(
             prefect_command("deployment", "run", "ingest/ingest-every-minute", "--watch", "--watch-timeout", "300"),

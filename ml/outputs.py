@@ -1,0 +1,79 @@
+"""The train flow's warehouse tables: `ml.forecasts`, `ml.backtests` and `ml.forecast_accuracy`.
+
+Every run appends its own forecasts and backtests (rows of a run id are replaced if it is written again), so
+past forecasts stay to be scored when their actuals arrive. Column descriptions live with the dbt sources
+(dbt_project/models/ml/_ml_sources.yml).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from models.base import LEVELS
+from models.metrics import score
+
+INTERVALS = ", ".join(f"yhat_{side}_{level} DOUBLE" for level in LEVELS for side in ("lo", "hi"))
+SCORES = ", ".join(f"coverage_{level} DOUBLE, winkler_{level} DOUBLE" for level in LEVELS)
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS ml;
+CREATE TABLE IF NOT EXISTS ml.forecasts (
+    run_id VARCHAR NOT NULL, trained_at TIMESTAMP NOT NULL, metric VARCHAR NOT NULL, unique_id VARCHAR NOT NULL,
+    model VARCHAR NOT NULL, model_version VARCHAR, cutoff DATE NOT NULL, ds DATE NOT NULL, yhat DOUBLE NOT NULL,
+    {INTERVALS}, scale DOUBLE
+);
+CREATE TABLE IF NOT EXISTS ml.backtests (
+    run_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, unique_id VARCHAR NOT NULL, model VARCHAR NOT NULL,
+    "window" INTEGER NOT NULL, cutoff DATE NOT NULL, n INTEGER NOT NULL, mase DOUBLE, smape DOUBLE, {SCORES}
+);
+CREATE TABLE IF NOT EXISTS ml.forecast_accuracy (
+    run_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, unique_id VARCHAR NOT NULL, model VARCHAR NOT NULL,
+    cutoff DATE NOT NULL, scored_from DATE NOT NULL, scored_through DATE NOT NULL, n INTEGER NOT NULL,
+    mae DOUBLE, mase DOUBLE, smape DOUBLE, {", ".join(f"coverage_{level} DOUBLE" for level in LEVELS)},
+    backtest_mase DOUBLE, degraded BOOLEAN NOT NULL, scored_at TIMESTAMP NOT NULL
+);
+"""
+
+
+def prepare_ml_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def replace(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, run_id: str | None = None) -> None:
+    """Write `rows` into `ml.<table>` in one transaction, replacing that run's earlier rows (or, without a
+    run id, the whole table: what `ml.forecast_accuracy` needs, since it is recomputed each time)."""
+    columns = [name for (name,) in con.execute(f"SELECT name FROM pragma_table_info('ml.{table}')").fetchall()]
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    con.execute("BEGIN")
+    try:
+        if run_id is None:
+            con.execute(f"DELETE FROM ml.{table}")
+        else:
+            con.execute(f"DELETE FROM ml.{table} WHERE run_id = ?", [run_id])
+        con.register("incoming", rows[columns])
+        con.execute(f"INSERT INTO ml.{table} ({quoted}) SELECT {quoted} FROM incoming")
+        con.unregister("incoming")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def forecast_rows(forecasts: pd.DataFrame, history: pd.DataFrame, season_length: int, **run: object) -> pd.DataFrame:
+    """`predict_members` output as `ml.forecasts` rows; `run` holds run_id, trained_at, metric, model_version
+    and cutoff. `scale` is each series' in-sample seasonal-naive MAE, so realised errors read as MASE."""
+    scale = (
+        history.groupby("unique_id")["y"]
+        .apply(lambda y: (y - y.shift(season_length)).abs().mean())
+        .rename("scale")
+        .reset_index()
+    )
+    return forecasts.assign(**run).merge(scale, on="unique_id", how="left")
+
+
+def backtest_rows(backtest: pd.DataFrame, history: pd.DataFrame, season_length: int, **run: object) -> pd.DataFrame:
+    """Per series, model and window, the backtest scores (`models.metrics.score`) as `ml.backtests` rows."""
+    scores = score(backtest, history, season_length, LEVELS, per_window=True)
+    cutoffs = backtest.groupby(["unique_id", "window"], as_index=False)["cutoff"].first()
+    return scores.merge(cutoffs, on=["unique_id", "window"]).assign(**run)

@@ -1,0 +1,159 @@
+"""MLflow: one experiment per target metric, a run per training, a registered model with champion/challenger.
+
+Each run records the training parameters, every model's backtest metrics (`<model>_mase`, ...), a fan chart
+of the total series with the ensemble's intervals, the backtest tables, and the fitted ensemble as a pyfunc
+model registered as `pulsecast-<metric>`. The new version is the `challenger`; it takes the `champion` alias
+only if its backtest MASE (mean over series) beats the champion's, or if there is no champion yet.
+Loading: `mlflow.pyfunc.load_model("models:/pulsecast-clicks@champion").predict(pd.DataFrame({"h": [7]}))`
+(the project must be importable: the model pickles Pulsecast's own classes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import mlflow
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, DataType, Schema
+
+from models.base import LEVELS
+from models.ensemble import ENSEMBLE, Ensemble
+from models.metrics import summarize
+from pulsecast.settings import Settings
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+SELECTION_METRIC = f"{ENSEMBLE}_mase"
+MAIN_SERIES = "total"
+_REQUIREMENTS = ["mlflow", "pandas", "numpy", "torch", "prophet", "utilsforecast", "holidays", "cloudpickle"]
+
+
+def model_name(metric: str) -> str:
+    return f"pulsecast-{metric}"
+
+
+class EnsembleForecaster(mlflow.pyfunc.PythonModel):
+    """The registered model: input one row with `h` (steps ahead, at most the trained horizon); output the
+    ensemble forecast of every series in the contract's columns."""
+
+    def __init__(self, ensemble: Ensemble) -> None:
+        self.ensemble = ensemble
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        return self.ensemble.predict(int(model_input["h"].iloc[0]))
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    """Where a training landed in MLflow and what the registry decided."""
+
+    metric: str
+    run_id: str
+    experiment_id: str
+    version: str
+    mase: float
+    promoted: bool
+    decision: str
+
+    def url(self, ui: str) -> str:
+        return f"{ui.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+
+
+def experiment_id(client: MlflowClient, settings: Settings, metric: str) -> str:
+    """The metric's experiment, created with its artifacts under the data folder (not ./mlruns)."""
+    name = model_name(metric)
+    if (experiment := client.get_experiment_by_name(name)) is not None:
+        return experiment.experiment_id
+    location = (settings.mlflow_artifacts / metric).resolve().as_uri()
+    return client.create_experiment(name, artifact_location=location, tags={"metric": metric})
+
+
+def log_training(
+    settings: Settings,
+    metric: str,
+    ensemble: Ensemble,
+    history: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    params: dict[str, Any],
+) -> TrackedRun:
+    """Log one training run of `metric`, register its ensemble and apply the promotion rule."""
+    mlflow.set_tracking_uri(settings.mlflow_uri)
+    client = MlflowClient(settings.mlflow_uri)
+    summary = summarize(ensemble.scores_) if not ensemble.scores_.empty else pd.DataFrame({"model": []})
+    metrics = {
+        f"{row['model']}_{name}": float(value)
+        for row in summary.to_dict("records")
+        for name, value in row.items()
+        if name not in ("model", "series") and not pd.isna(value)
+    }
+    example = pd.DataFrame({"h": [ensemble.horizon]})
+    with mlflow.start_run(experiment_id=experiment_id(client, settings, metric), run_name=params.get("run_name")):
+        mlflow.log_params({key: value for key, value in params.items() if key != "run_name"})
+        mlflow.log_metrics(metrics)
+        mlflow.log_figure(fan_chart(metric, history, forecasts), "fan_chart.png")
+        if not ensemble.backtest_.empty:
+            mlflow.log_table(ensemble.backtest_.astype({"ds": str, "cutoff": str}), "backtest.json")
+            mlflow.log_table(ensemble.scores_, "backtest_scores.json")
+        info = mlflow.pyfunc.log_model(
+            name="ensemble",
+            python_model=EnsembleForecaster(ensemble),
+            registered_model_name=model_name(metric),
+            signature=signature(forecasts),
+            input_example=example,
+            pip_requirements=[f"{package}=={metadata.version(package)}" for package in _REQUIREMENTS],
+        )
+        run = mlflow.active_run()
+    mase = metrics.get(SELECTION_METRIC, math.nan)
+    version = str(info.registered_model_version)
+    promoted, decision = promote(client, model_name(metric), version, mase)
+    return TrackedRun(metric, run.info.run_id, run.info.experiment_id, version, mase, promoted, decision)
+
+
+def signature(forecasts: pd.DataFrame) -> ModelSignature:
+    """Input: one row with the integer `h`; output: the forecast contract's columns."""
+    output = infer_signature(forecasts.head(1).drop(columns="model")).inputs
+    return ModelSignature(inputs=Schema([ColSpec(DataType.long, "h")]), outputs=output)
+
+
+def promote(client: MlflowClient, name: str, version: str, mase: float) -> tuple[bool, str]:
+    """Make `version` the challenger; it becomes champion only by beating the champion's backtest MASE."""
+    client.set_model_version_tag(name, version, "backtest_mase", f"{mase:.6f}")
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    try:
+        champion = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        champion = None
+    if champion is None:
+        promoted, decision = True, f"first version: champion with backtest MASE {mase:.4f}"
+    else:
+        held = float(champion.tags.get("backtest_mase", "nan"))
+        promoted = mase < held
+        verdict = "beats" if promoted else "does not beat"
+        decision = f"backtest MASE {mase:.4f} {verdict} champion v{champion.version}'s {held:.4f}"
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        client.delete_registered_model_alias(name, CHALLENGER)
+    client.set_model_version_tag(name, version, "decision", decision)
+    return promoted, decision
+
+
+def fan_chart(metric: str, history: pd.DataFrame, forecasts: pd.DataFrame, weeks: int = 8) -> Figure:
+    """The total series' recent history and the ensemble forecast with its 80 % and 95 % intervals."""
+    figure = Figure(figsize=(9, 4), layout="constrained")
+    axes = figure.add_subplot()
+    past = history[history["unique_id"] == MAIN_SERIES].tail(weeks * 7)
+    ahead = forecasts[(forecasts["unique_id"] == MAIN_SERIES) & (forecasts["model"] == ENSEMBLE)]
+    axes.plot(past["ds"], past["y"], color="black", linewidth=1, label="actual")
+    for level, alpha in zip(sorted(LEVELS, reverse=True), (0.2, 0.35), strict=False):
+        low, high = ahead[f"yhat_lo_{level}"], ahead[f"yhat_hi_{level}"]
+        axes.fill_between(ahead["ds"], low, high, color="tab:blue", alpha=alpha, linewidth=0, label=f"{level} %")
+    axes.plot(ahead["ds"], ahead["yhat"], color="tab:blue", linewidth=1.5, label="ensemble forecast")
+    axes.set_title(f"{metric}, all campaigns: history and forecast")
+    axes.legend(loc="upper left", fontsize="small")
+    return figure
