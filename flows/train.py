@@ -119,11 +119,15 @@ def train(config: TrainConfig = TrainConfig()) -> dict[str, str]:
     """
     settings = get_settings()
     series = load_series(settings, config)
-    if series.through is None:
-        print("The marts hold no days yet: run `transform` first. Nothing trained.")
+    if series.through is None or series.df.empty:
+        print(f"No active series in the marts (through {series.through}): nothing to train. Run `transform` first?")
         return {}
     flagged = score_past_forecasts(settings, series, config)
-    tracked = [train_metric(settings, series, metric, config, flagged.get(metric, set())) for metric in config.metrics]
+    tracked = [
+        train_metric(settings, series, metric, config, flagged.get(metric, set()))
+        for metric in config.metrics
+        if not series.of(metric).empty
+    ]
     report(settings, series, tracked, flagged)
     return {str(run.metric): run.run_id for run, _ in tracked}
 
