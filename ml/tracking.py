@@ -31,6 +31,12 @@ from pulsecast.settings import Settings
 CHAMPION, CHALLENGER = "champion", "challenger"
 SELECTION_METRIC = f"{ENSEMBLE}_mase"
 MAIN_SERIES = "total"
+DESCRIPTION = (
+    "Daily {metric} forecasts for every active campaign, brand and the total: the backtest-weighted, conformally "
+    "calibrated ensemble of seasonal naive, Prophet and an LSTM. Input: one row with `h` (days ahead, at most the "
+    "trained horizon). Output: unique_id, ds, yhat and 80 %/95 % intervals. `champion` serves; a new version is "
+    "the `challenger` until its backtest MASE beats the champion's (tags backtest_mase, decision)."
+)
 _REQUIREMENTS = ["mlflow", "pandas", "numpy", "torch", "prophet", "utilsforecast", "holidays", "cloudpickle"]
 
 
@@ -111,6 +117,7 @@ def log_training(
         run = mlflow.active_run()
     mase = metrics.get(SELECTION_METRIC, math.nan)
     version = str(info.registered_model_version)
+    client.update_registered_model(model_name(metric), description=DESCRIPTION.format(metric=metric))
     promoted, decision = promote(client, model_name(metric), version, mase)
     return TrackedRun(metric, run.info.run_id, run.info.experiment_id, version, mase, promoted, decision)
 
