@@ -33,7 +33,7 @@ class TrainConfig(BaseModel):
 
     metrics: list[Metric] = Field(default=list(Metric), description="Target metrics, one MLflow experiment each.")
     horizon: int = Field(default=14, ge=1, le=90, description="Days ahead to forecast.")
-    windows: int = Field(default=3, ge=2, le=10, description="Rolling-origin backtest windows.")
+    windows: int = Field(default=3, ge=3, le=10, description="Rolling-origin backtest windows.")
     active_days: int = Field(
         default=7, ge=1, description="Series without events in this many recent days are not forecast."
     )

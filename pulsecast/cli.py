@@ -130,7 +130,7 @@ def transform(full_refresh: bool = typer.Option(False, help="Rebuild incremental
 def train(
     metric: list[Metric] = typer.Option([], "--metric", help="Target metric (repeatable). Default: all of them."),
     horizon: int = typer.Option(14, min=1, max=90, help="Days ahead to forecast."),
-    windows: int = typer.Option(3, min=2, max=10, help="Rolling-origin backtest windows."),
+    windows: int = typer.Option(3, min=3, max=10, help="Rolling-origin backtest windows."),
 ) -> None:
     """Forecast every active campaign, brand and the total (Prefect flow `train`); track and register in MLflow."""
     from flows.train import train as train_flow

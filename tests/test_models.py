@@ -318,3 +318,27 @@ def test_ensemble_forecasts_every_series_and_falls_back_for_those_too_short_to_b
         young[young["model"] == BASELINE].drop(columns="model").reset_index(drop=True),
     )
     assert_contract(ensemble.predict(14), df, 14, "D")
+
+
+def test_weekly_series_are_modelled_with_a_yearly_season() -> None:
+    df = toy("W-MON", 130, ids=["a"])
+    for name in ("seasonal_naive", "prophet"):
+        model = MODELS[name]("W-MON").fit(df)
+        assert_contract(model.predict(8), df, 8, "W-MON")
+        assert model.fallbacks == {}, name
+    assert season_length("W-MON") == 52
+
+
+def test_prophet_follows_a_regressor_given_its_future_values() -> None:
+    rng = np.random.default_rng(3)
+    n, h = 120, 10
+    x = rng.uniform(0, 10, n + h)
+    ds = pd.date_range("2026-01-01", periods=n + h, freq="D")
+    frame = pd.DataFrame({"unique_id": "a", "ds": ds, "x": x, "y": 5 + 3 * x + rng.normal(0, 0.5, n + h)})
+    model = ProphetModel(regressors=["x"], uncertainty_samples=100).fit(frame.iloc[:n])
+
+    forecast = model.predict(h, X_df=frame.iloc[n:][["unique_id", "ds", "x"]])
+    assert np.corrcoef(forecast["yhat"], x[n:])[0, 1] > 0.95
+    assert np.abs(forecast["yhat"] - (5 + 3 * x[n:])).mean() < 1.0
+    with pytest.raises(ValueError, match="pass their future values in X_df"):
+        model.predict(h)

@@ -20,7 +20,7 @@ from pulsecast.warehouse import reader, writer
 
 pytestmark = pytest.mark.slow
 
-CONFIG = TrainConfig(metrics=[Metric.clicks], horizon=7, windows=2, lstm_epochs=3, lstm_networks=1)
+CONFIG = TrainConfig(metrics=[Metric.clicks], horizon=7, windows=3, lstm_epochs=3, lstm_networks=1)
 
 
 def task_states(flow_run_id: str) -> dict[str, str]:
@@ -34,7 +34,7 @@ def test_train_forecasts_registers_caches_and_retrains_degraded_series(
 ) -> None:
     from flows.train import train
 
-    world = WorldConfig(seed=3, days=30, campaigns=3, events_per_day=1_500, end=datetime(2026, 10, 3, 14))
+    world = WorldConfig(seed=3, days=36, campaigns=3, events_per_day=1_500, end=datetime(2026, 10, 3, 14))
     generate_backfill(world, settings.landing, settings.truth)
     ingest_run(settings)
     build_and_publish(settings)

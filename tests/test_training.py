@@ -19,7 +19,7 @@ from ml.training import TrainConfig, assemble, fit_global, fit_local
 from pulsecast.settings import Settings
 from pulsecast.warehouse import connect
 
-FAST = TrainConfig(horizon=7, windows=2, lstm_epochs=3, lstm_networks=1)
+FAST = TrainConfig(horizon=7, windows=3, lstm_epochs=3, lstm_networks=1)
 DAY0 = date(2026, 9, 1)
 
 
@@ -50,7 +50,7 @@ def test_fitting_in_parts_gives_the_same_ensemble_as_fitting_at_once() -> None:
 
     pd.testing.assert_frame_equal(assembled.predict_members(7), whole.predict_members(7))
     pd.testing.assert_frame_equal(assembled.weights_, whole.weights_)
-    assert assembled.fallbacks == whole.fallbacks == {"campaign/new": "too short: 10 points, needs 22"}
+    assert assembled.fallbacks == whole.fallbacks == {"campaign/new": "too short: 10 points, needs 29"}
 
 
 def write_marts(path: Path) -> None:
