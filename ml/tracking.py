@@ -4,25 +4,31 @@ Each run records the training parameters, every model's backtest metrics (`<mode
 of the total series with the ensemble's intervals, the backtest tables, and the fitted ensemble as a pyfunc
 model registered as `pulsecast-<metric>`. The new version is the `challenger`; it takes the `champion` alias
 only if its backtest MASE (mean over series) beats the champion's, or if there is no champion yet.
-Loading: `mlflow.pyfunc.load_model("models:/pulsecast-clicks@champion").predict(pd.DataFrame({"h": [7]}))`
-(the project must be importable: the model pickles Pulsecast's own classes).
+Loading: `mlflow.pyfunc.load_model("models:/pulsecast-clicks@champion").predict(pd.DataFrame({"h": [7]}))`;
+the model is logged from code (`ml/registered_model.py`) with the `models/` package beside the pickled
+ensemble, so it loads without Pulsecast installed.
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import cloudpickle
 import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
+from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, DataType, Schema
 
+import models
 from models.base import LEVELS
 from models.ensemble import ENSEMBLE, Ensemble
 from models.metrics import summarize
@@ -37,22 +43,13 @@ DESCRIPTION = (
     "trained horizon). Output: unique_id, ds, yhat and 80 %/95 % intervals. `champion` serves; a new version is "
     "the `challenger` until its backtest MASE beats the champion's (tags backtest_mase, decision)."
 )
+MODEL_CODE = Path(__file__).with_name("registered_model.py")
+MODELS_PACKAGE = Path(models.__file__).parent
 _REQUIREMENTS = ["mlflow", "pandas", "numpy", "torch", "prophet", "utilsforecast", "holidays", "cloudpickle"]
 
 
 def model_name(metric: str) -> str:
     return f"pulsecast-{metric}"
-
-
-class EnsembleForecaster(mlflow.pyfunc.PythonModel):
-    """The registered model: input one row with `h` (steps ahead, at most the trained horizon); output the
-    ensemble forecast of every series in the contract's columns."""
-
-    def __init__(self, ensemble: Ensemble) -> None:
-        self.ensemble = ensemble
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        return self.ensemble.predict(int(model_input["h"].iloc[0]))
 
 
 @dataclass(frozen=True)
@@ -98,7 +95,6 @@ def log_training(
         for name, value in row.items()
         if name not in ("model", "series") and not pd.isna(value)
     }
-    example = pd.DataFrame({"h": [ensemble.horizon]})
     with mlflow.start_run(experiment_id=experiment_id(client, settings, metric), run_name=params.get("run_name")):
         mlflow.log_params({key: value for key, value in params.items() if key != "run_name"})
         mlflow.log_metrics(metrics)
@@ -106,20 +102,30 @@ def log_training(
         if not ensemble.backtest_.empty:
             mlflow.log_table(ensemble.backtest_.astype({"ds": str, "cutoff": str}), "backtest.json")
             mlflow.log_table(ensemble.scores_, "backtest_scores.json")
-        info = mlflow.pyfunc.log_model(
-            name="ensemble",
-            python_model=EnsembleForecaster(ensemble),
-            registered_model_name=model_name(metric),
-            signature=signature(forecasts),
-            input_example=example,
-            pip_requirements=[f"{package}=={metadata.version(package)}" for package in _REQUIREMENTS],
-        )
+        info = _log_ensemble(metric, ensemble, forecasts)
         run = mlflow.active_run()
     mase = metrics.get(SELECTION_METRIC, math.nan)
     version = str(info.registered_model_version)
     client.update_registered_model(model_name(metric), description=DESCRIPTION.format(metric=metric))
     promoted, decision = promote(client, model_name(metric), version, mase)
     return TrackedRun(metric, run.info.run_id, run.info.experiment_id, version, mase, promoted, decision)
+
+
+def _log_ensemble(metric: str, ensemble: Ensemble, forecasts: pd.DataFrame) -> ModelInfo:
+    """The ensemble as a registered pyfunc model: the code file, the pickled ensemble and `models/` beside it."""
+    with tempfile.TemporaryDirectory() as scratch:
+        pickled = Path(scratch) / "ensemble.pkl"
+        pickled.write_bytes(cloudpickle.dumps(ensemble))
+        return mlflow.pyfunc.log_model(
+            name="ensemble",
+            python_model=MODEL_CODE,
+            artifacts={"ensemble": str(pickled)},
+            code_paths=[str(MODELS_PACKAGE)],
+            registered_model_name=model_name(metric),
+            signature=signature(forecasts),
+            input_example=pd.DataFrame({"h": [ensemble.horizon]}),
+            pip_requirements=[f"{package}=={metadata.version(package)}" for package in _REQUIREMENTS],
+        )
 
 
 def signature(forecasts: pd.DataFrame) -> ModelSignature:
@@ -130,7 +136,7 @@ def signature(forecasts: pd.DataFrame) -> ModelSignature:
 
 def promote(client: MlflowClient, name: str, version: str, mase: float) -> tuple[bool, str]:
     """Make `version` the challenger; it becomes champion only by beating the champion's backtest MASE."""
-    client.set_model_version_tag(name, version, "backtest_mase", f"{mase:.6f}")
+    client.set_model_version_tag(name, version, "backtest_mase", repr(mase))  # round-trips exactly
     client.set_registered_model_alias(name, CHALLENGER, version)
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)

@@ -174,7 +174,7 @@ def test_training_is_logged_registered_promoted_only_when_better_and_reloads(set
     pd.testing.assert_frame_equal(reloaded.reset_index(drop=True), ensemble.predict(3), check_dtype=False)
 
     again = log_training(settings, "clicks", ensemble, df, forecasts, {"run_name": "same again"})
-    assert not again.promoted, "an equal backtest error does not beat the champion"
+    assert not again.promoted, f"an equal backtest error does not beat the champion: {again.decision}"
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == tracked.version
     assert str(client.get_model_version_by_alias(name, CHALLENGER).version) == again.version
 
