@@ -184,7 +184,7 @@ def report(
             "coverage_95": round(row["coverage_95"], 3),
             "series": int(row["series"]),
             "registry": f"v{run.version}: {'champion' if run.promoted else 'challenger'}",
-            "mlflow_run": f"[{run.run_id[:8]}]({run.url(settings.mlflow_ui_url)})",
+            "mlflow_run": run.url(settings.mlflow_ui_url),
         }
         for run, summary in tracked
         for row in summary.to_dict("records")
