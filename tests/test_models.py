@@ -273,6 +273,9 @@ def test_ensemble_weighs_by_backtests_and_calibrates_to_nominal_coverage() -> No
     assert (weights["useless"] == 0).all()
     assert (weights["mean"] > weights[BASELINE]).all()
     np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert (weights.nunique() == 1).all()  # by default every series gets the weights pooled over all of them
+    own = Ensemble(horizon=14, members=members, n_windows=4, shrinkage=0.0).fit(history).weights_
+    assert (own.nunique() > 1).any() and (own["useless"] == 0).all()  # shrinkage 0: each series' own weights
 
     future = stationary(214, ids=30, seed=3).groupby("unique_id").tail(14)
     forecasts = ensemble.predict_members(14).merge(future, on=["unique_id", "ds"])
