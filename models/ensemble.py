@@ -1,15 +1,28 @@
-"""The ensemble: members weighed per series by rolling-origin backtests, intervals calibrated by conformal scores.
+"""The ensemble: members weighed by rolling-origin backtests pooled over the series, intervals calibrated by
+conformal scores.
 
 fit(df):
 1. prepare the series; those that are all zero, constant or too short for `n_windows` backtest windows are
    forecast by the seasonal-naive baseline (reason in `fallbacks`);
 2. rolling-origin backtests of every member (`models.backtest.cross_validation`), scored with `models.metrics.score`;
-3. per-series weights from backtest MASE (`models.combination.member_weights`): inverse MASE shrunk toward
-   equal, zero for any member not beating the baseline (so the LSTM only counts where it earns it) and for
-   any member more than `trim` (20 %) worse than the best one;
+3. weights (`models.combination`): first the members that qualify metric-wide, i.e. on their MASE averaged
+   over all the series: the baseline, and any member that beats it unless more than `trim` (20 %) worse than
+   the best; then `pooled_weights`, the one set of weights for those members whose combined point forecast
+   has the lowest backtest MASE over all the series together (a small linear program). Each series' own
+   inverse-MASE weights (`member_weights`) are shrunk toward those pooled weights by `shrinkage`; the
+   default 1 gives every series the pooled weights;
 4. the weighted member quantiles of the backtest give conformal corrections per series and level;
 5. every member refitted on all the data.
 predict(h) averages the members' quantiles with those weights and applies the corrections.
+
+Why pooled, not per series and shrunk toward equal (as before): a series has 2-3 backtest windows of h points,
+so its own member ranking is mostly noise (its windows rarely agree), and equal shares pull in a member that
+is clearly worse everywhere (Prophet on the campaign data). Measured with cross-fitted backtests of the demo
+world's training (23 series per metric, h = 14, 3 windows), per-series inverse MASE shrunk 0.3 toward equal
+scored MASE 0.959 / 0.937 / 1.061 / 1.009 / 1.181 on impressions / clicks / conversions / spend / revenue
+against 0.937 / 0.899 / 1.005 / 0.963 / 1.094 pooled; per-series weights pulled 0.7 or 0.85 toward the pooled
+ones did no better. Minimising the combination's error directly, rather than weighing each member by its
+own error, also lets a weaker member in where its errors offset the others'.
 
 `backtest_` also holds the ensemble's own backtest rows, cross-fitted: each window is combined and
 calibrated with weights and corrections learned on the other windows only, so its scores are not graded
@@ -22,14 +35,15 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Self
 
+import numpy as np
 import pandas as pd
 
 from models.backtest import cross_validation
 from models.base import LEVELS, Forecaster, ModelFactory, check_request, finalize
-from models.combination import calibrate, combine, conformal_corrections, member_weights
+from models.combination import calibrate, combine, conformal_corrections, member_weights, pooled_weights, qualifying
 from models.fallback import unusable_reason
 from models.lstm import LSTMModel
-from models.metrics import score
+from models.metrics import mase_scales, score
 from models.prepare import PreparedSeries, prepare
 from models.prophet_model import ProphetModel
 from models.seasonal_naive import SeasonalNaive
@@ -51,6 +65,10 @@ def default_members(horizon: int, levels: Sequence[int] = LEVELS, seed: int = 0)
 class Ensemble:
     """A `Forecaster` over member forecasters; see the module docstring for what `fit` does.
 
+    `shrinkage` pulls each series' own inverse-MASE weights toward the pooled weights (1, the default: the
+    pooled weights for every series; 0: per-series weights only), `trim` is how much worse than the best
+    member a member may be and still get weight.
+
     Fitted attributes: `members_` (name -> fitted member), `weights_` (index unique_id, one column per
     member), `corrections_` (unique_id, level, correction), `backtest_` (long backtest of members and
     ensemble), `scores_` (`models.metrics.score` of `backtest_`), `fallbacks`, `freq_`, `season_length_`.
@@ -65,7 +83,7 @@ class Ensemble:
         n_windows: int = 3,
         step: int | None = None,
         levels: Sequence[int] = LEVELS,
-        shrinkage: float = 0.3,
+        shrinkage: float = 1.0,
         trim: float = 0.2,
         seed: int = 0,
     ) -> None:
@@ -143,21 +161,36 @@ class Ensemble:
 
     def _learn_from_backtests(self, usable: PreparedSeries, cv: pd.DataFrame) -> None:
         per_window = score(cv, usable.df, usable.season_length, self.levels, per_window=True)
-        self.weights_, self.corrections_ = self._weights_and_corrections(cv, per_window)
-        crossfitted = [self._crossfitted_window(cv, per_window, window) for window in sorted(cv["window"].unique())]
+        cutoffs = cv[["unique_id", "window", "cutoff"]].drop_duplicates()
+        scales = mase_scales(cutoffs, usable.df, usable.season_length).set_axis(
+            pd.MultiIndex.from_frame(cutoffs[["unique_id", "window"]])
+        )
+        self.weights_, self.corrections_ = self._weights_and_corrections(cv, per_window, scales)
+        crossfitted = [
+            self._crossfitted_window(cv, per_window, scales, window) for window in sorted(cv["window"].unique())
+        ]
         self.backtest_ = pd.concat([cv, *crossfitted], ignore_index=True)
         self.scores_ = score(self.backtest_, usable.df, usable.season_length, self.levels)
 
-    def _weights_and_corrections(self, cv: pd.DataFrame, per_window: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _weights_and_corrections(
+        self, cv: pd.DataFrame, per_window: pd.DataFrame, scales: pd.Series
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         mase = per_window.pivot_table(index="unique_id", columns="model", values="mase", aggfunc="mean")
-        weights = member_weights(mase.reindex(columns=list(self.members)), BASELINE, self.shrinkage, self.trim)
+        mase = mase.reindex(columns=list(self.members))
+        metric_wide = mase.where(np.isfinite(mase)).mean().to_frame().T  # each member's MASE over all series
+        eligible = qualifying(metric_wide, BASELINE, self.trim).iloc[0]
+        candidates = [name for name in self.members if eligible[name]]
+        pooled = pooled_weights(cv, scales, candidates, BASELINE).reindex(list(self.members), fill_value=0.0)
+        weights = member_weights(mase, BASELINE, self.shrinkage, self.trim, pooled)
         combined = combine(cv, weights, self.levels, _BACKTEST_KEYS)
         return weights, conformal_corrections(combined, self.levels)
 
-    def _crossfitted_window(self, cv: pd.DataFrame, per_window: pd.DataFrame, window: int) -> pd.DataFrame:
+    def _crossfitted_window(
+        self, cv: pd.DataFrame, per_window: pd.DataFrame, scales: pd.Series, window: int
+    ) -> pd.DataFrame:
         """The ensemble's backtest forecasts of one window, from weights and corrections of the other windows."""
         weights, corrections = self._weights_and_corrections(
-            cv[cv["window"] != window], per_window[per_window["window"] != window]
+            cv[cv["window"] != window], per_window[per_window["window"] != window], scales
         )
         held_out = combine(cv[cv["window"] == window], weights, self.levels, _BACKTEST_KEYS)
         return calibrate(held_out, corrections, self.levels).assign(model=ENSEMBLE)

@@ -52,6 +52,22 @@ def score(
     return pd.concat([*long, counts], axis=1).reset_index()
 
 
+def mase_scales(cutoffs: pd.DataFrame, history: pd.DataFrame, season_length: int) -> pd.Series:
+    """MASE's denominator for each `unique_id, cutoff` row of `cutoffs` (index kept): the mean absolute
+    seasonal difference of the series' history up to and including the cutoff, as utilsforecast's `mase`
+    computes it (NaN when the history is shorter than a season)."""
+    ordered = history[["unique_id", "ds", "y"]].sort_values(["unique_id", "ds"])
+    by_series = ordered.groupby("unique_id")["y"]
+    difference = (ordered["y"] - by_series.shift(season_length)).abs()
+    total = difference.fillna(0).groupby(ordered["unique_id"]).cumsum()
+    count = difference.notna().groupby(ordered["unique_id"]).cumsum()
+    running = ordered[["unique_id", "ds"]].assign(scale=(total / count).where(count > 0))
+    keyed = cutoffs[["unique_id", "cutoff"]].merge(
+        running.rename(columns={"ds": "cutoff"}), on=["unique_id", "cutoff"], how="left"
+    )
+    return pd.Series(keyed["scale"].to_numpy(), index=cutoffs.index, name="scale")
+
+
 def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     """Per model, the mean over series of every metric (coverage therefore weighs each series equally)."""
     metrics = [c for c in scores.columns if c not in ("unique_id", "model", "n")]

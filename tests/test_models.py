@@ -12,11 +12,11 @@ import pytest
 
 from models.backtest import cross_validation, rolling_windows
 from models.base import LEVELS, ModelFactory, output_columns
-from models.combination import member_weights
+from models.combination import member_weights, pooled_weights
 from models.ensemble import BASELINE, Ensemble
 from models.frequency import future_dates, infer_frequency, season_length
 from models.lstm import LSTMModel
-from models.metrics import score
+from models.metrics import mase_scales, score
 from models.prepare import prepare
 from models.prophet_model import ProphetModel
 from models.seasonal_naive import SeasonalNaive
@@ -273,6 +273,9 @@ def test_ensemble_weighs_by_backtests_and_calibrates_to_nominal_coverage() -> No
     assert (weights["useless"] == 0).all()
     assert (weights["mean"] > weights[BASELINE]).all()
     np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert (weights.nunique() == 1).all()  # by default every series gets the weights pooled over all of them
+    own = Ensemble(horizon=14, members=members, n_windows=4, shrinkage=0.0).fit(history).weights_
+    assert (own.nunique() > 1).any() and (own["useless"] == 0).all()  # shrinkage 0: each series' own weights
 
     future = stationary(214, ids=30, seed=3).groupby("unique_id").tail(14)
     forecasts = ensemble.predict_members(14).merge(future, on=["unique_id", "ds"])
@@ -303,6 +306,56 @@ def test_member_weights_gate_on_the_baseline_trim_the_worst_and_shrink_toward_eq
     equal = member_weights(mase, BASELINE, shrinkage=1.0, trim=0.3)
     assert equal.loc["close"].tolist() == pytest.approx([1 / 3] * 3)
     assert equal.loc["prophet_worse"].tolist() == pytest.approx([0.5, 0, 0.5])
+
+
+def test_member_weights_shrink_toward_pooled_weights_when_given() -> None:
+    mase = pd.DataFrame({BASELINE: [1.0, 1.0], "prophet": [0.5, 0.9], "lstm": [0.8, 0.7]}, index=["a", "b"])
+    pooled = pd.Series({BASELINE: 0.0, "prophet": 0.25, "lstm": 0.75})
+    assert (member_weights(mase, BASELINE, shrinkage=1.0, trim=10, toward=pooled) == pooled).all(axis=None)
+    own = member_weights(mase, BASELINE, shrinkage=0.0, trim=10)
+    half = member_weights(mase, BASELINE, shrinkage=0.5, trim=10, toward=pooled)
+    pd.testing.assert_frame_equal(half, 0.5 * own + 0.5 * pd.DataFrame([pooled] * 2, index=mase.index))
+
+
+def _backtest(y: np.ndarray, forecasts: dict[str, np.ndarray], uid: str, window: int = 0) -> pd.DataFrame:
+    frame = pd.DataFrame({"unique_id": uid, "window": window, "ds": pd.date_range("2024-01-01", periods=len(y))})
+    return pd.concat([frame.assign(model=name, y=y, yhat=yhat) for name, yhat in forecasts.items()], ignore_index=True)
+
+
+def test_pooled_weights_minimise_the_mase_of_the_combination_over_all_series() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.normal(100, 5, 40)
+    error = np.where(np.arange(40) % 2, 3.0, -3.0)
+    # "over" and "under" are each off by 3 in opposite directions, so only their average is exact; the baseline
+    # is off by 2 on average and would win on its own.
+    members = {BASELINE: y + rng.normal(0, 2.5, 40), "over": y + error, "under": y - error}
+    backtest = pd.concat([_backtest(y, members, "a"), _backtest(10 * y, {k: 10 * v for k, v in members.items()}, "b")])
+    scales = pd.Series(1.0, index=pd.MultiIndex.from_tuples([("a", 0), ("b", 0)], names=["unique_id", "window"]))
+    weights = pooled_weights(backtest, scales, [BASELINE, "over", "under"], BASELINE)
+    assert weights.tolist() == pytest.approx([0, 0.5, 0.5], abs=1e-6)
+
+    # A series' errors count in units of its MASE scale, so a big series does not outvote the others: "over" is
+    # exact on series a and 20 off on series b, the baseline 3 off on a and exact on b (ten times the level).
+    tilted = {BASELINE: y + 3, "over": y}
+    other = {BASELINE: 10 * y, "over": 10 * y + 20}
+    backtest = pd.concat([_backtest(y, tilted, "a"), _backtest(10 * y, other, "b")])
+    unscaled = pooled_weights(backtest, scales, [BASELINE, "over"], BASELINE)
+    scaled = pooled_weights(backtest, scales * [1.0, 10.0], [BASELINE, "over"], BASELINE)
+    assert unscaled.tolist() == pytest.approx([1, 0])  # in raw units series b's 20 outweighs a's 3...
+    assert scaled.tolist() == pytest.approx([0, 1])  # ...in units of each series' scale, 3 outweighs 20 / 10
+    unscored = pooled_weights(backtest, scales * np.nan, [BASELINE, "over"], BASELINE)
+    assert unscored.tolist() == [1.0, 0.0]
+
+
+def test_mase_scales_are_the_denominators_of_the_scored_mase() -> None:
+    series = prepare(toy("D", 80, noise=1.0))
+    cv = cross_validation({BASELINE: SeasonalNaive}, series, 7, n_windows=3)
+    per_window = score(cv, series.df, series.season_length, per_window=True)
+    cutoffs = cv[["unique_id", "window", "cutoff"]].drop_duplicates()
+    scaled = cutoffs.assign(scale=mase_scales(cutoffs, series.df, series.season_length))
+    mae = cv.assign(error=(cv["y"] - cv["yhat"]).abs()).groupby(["unique_id", "window"], as_index=False)["error"].mean()
+    both = per_window.merge(mae, on=["unique_id", "window"]).merge(scaled, on=["unique_id", "window"])
+    np.testing.assert_allclose(both["error"] / both["mase"], both["scale"])
 
 
 def test_ensemble_forecasts_every_series_and_falls_back_for_those_too_short_to_backtest() -> None:
