@@ -138,9 +138,7 @@ def train(
 
     config = TrainConfig(horizon=horizon, windows=windows, **({"metrics": metric} if metric else {}))
     runs = train_flow(config)
-    settings = get_settings()
-    for name, run_id in runs.items():
-        console.print(f"{name}: MLflow run {run_id} (browse with `make mlflow`, {settings.mlflow_ui_url})")
+    console.print(f"Trained {len(runs)} metric(s): {', '.join(runs) or 'none'}. Browse the runs with `make mlflow`.")
 
 
 @app.command()
@@ -241,6 +239,7 @@ def main() -> None:
         # No calls home: the server's telemetry is network traffic nobody configured (and it raced the
         # ephemeral server's SQLite at start-up, printing "database is locked" tracebacks).
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # bars per registered model
         app()
     except Exception as error:  # the CLI's contract: one line, non-zero exit
         if os.environ.get("PULSECAST_DEBUG"):
