@@ -43,6 +43,8 @@ def fit_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
 
 @task(name="load-series", cache_policy=NO_CACHE)
 def load_series(settings: Settings, config: TrainConfig) -> SeriesSet:
+    if not settings.warehouse.exists():
+        return SeriesSet.empty()
     with reader(settings) as con:
         return build_series(con, config.active_days)
 

@@ -66,6 +66,10 @@ class SeriesSet:
     through: date | None
     skipped: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def empty(cls) -> SeriesSet:
+        return cls(pd.DataFrame(columns=["metric", "unique_id", "ds", "y"]), None)
+
     def of(self, metric: Metric) -> pd.DataFrame:
         """One metric's series in the forecasting contract `unique_id, ds, y`."""
         rows = self.df[self.df["metric"] == metric]
@@ -73,10 +77,14 @@ class SeriesSet:
 
 
 def build_series(con: duckdb.DuckDBPyConnection, active_days: int = 7) -> SeriesSet:
-    """Read the marts through `con` (read-only is enough) into a `SeriesSet`."""
-    wide = con.execute(_SERIES_SQL, {"active_days": active_days}).df()
+    """Read the marts through `con` (read-only is enough) into a `SeriesSet` (empty before the first build)."""
+    built = con.execute(
+        """SELECT count(*) FROM duckdb_tables()
+           WHERE schema_name = 'marts' AND table_name IN ('campaign_daily', 'brand_daily')"""
+    ).fetchone()[0]
+    wide = con.execute(_SERIES_SQL, {"active_days": active_days}).df() if built == 2 else pd.DataFrame()
     if wide.empty:
-        return SeriesSet(pd.DataFrame(columns=["metric", "unique_id", "ds", "y"]), None)
+        return SeriesSet.empty()
     through = wide["ds"].max().date()
     recent = wide.groupby("unique_id")["recent_events"].first()
     skipped = {

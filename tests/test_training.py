@@ -182,3 +182,11 @@ def test_training_is_logged_registered_promoted_only_when_better_and_reloads(set
     assert promoted and "beats" in decision
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == again.version
     assert CHALLENGER not in client.get_registered_model(name).aliases
+
+
+def test_a_warehouse_without_marts_has_no_series(tmp_path: Path) -> None:
+    con = connect(tmp_path / "wh.duckdb")
+    con.execute("CREATE SCHEMA marts")
+    series = build_series(con)
+    con.close()
+    assert series.through is None and series.df.empty
