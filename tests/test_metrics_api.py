@@ -7,7 +7,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -20,8 +19,9 @@ from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics, UnknownName
 from pulsecast.metrics.catalog import QUESTIONS, Dimension, Grain
 from pulsecast.metrics.reference import MEASURES_SQL as MEASURE_SQL
-from pulsecast.metrics.reference import PROBES, Probe
+from pulsecast.metrics.reference import PROBES, Probe, numbers
 from pulsecast.settings import Settings
+from pulsecast.warehouse import writer_lock
 
 
 @pytest.fixture(scope="module")
@@ -52,21 +52,17 @@ def raw(settings: Settings, sql: str, params: list | None = None) -> list[tuple]
         con.close()
 
 
-def numbers(rows: list[tuple]) -> list[tuple]:
-    """Decimals and floats compared as rounded floats; everything else as is."""
-    return [tuple(round(float(v), 6) if isinstance(v, Decimal | float) else v for v in row) for row in rows]
-
-
 def test_navigation_picks_the_smallest_covering_rollup(metrics: Metrics) -> None:
     assert metrics.trend(Grain.day, [Dimension.campaign]).table == "campaign_daily"
     assert metrics.trend(Grain.hour, [Dimension.brand]).table == "campaign_hourly"
-    assert metrics.trend(Grain.day, [Dimension.device]).table == "int_events_hourly"
+    assert metrics.trend(Grain.day, [Dimension.device]).table == "int_events_daily"
+    assert metrics.trend(Grain.hour, [Dimension.device]).table == "int_events_hourly"
 
 
-def test_device_filter_navigates_to_the_hourly_rollup(world: Settings, metrics: Metrics) -> None:
+def test_device_filter_navigates_to_the_daily_rollup_of_every_dimension(world: Settings, metrics: Metrics) -> None:
     campaign = raw(world, "SELECT min(campaign_id) FROM raw.events")[0][0]
     answer = metrics.trend(Grain.day, [Dimension.channel], campaigns=[campaign], devices=["mobile"])
-    assert answer.table == "int_events_hourly"
+    assert answer.table == "int_events_daily"
     expected = raw(
         world,
         f"""SELECT date_trunc('day', event_ts), channel, {MEASURE_SQL} FROM raw.events
@@ -106,8 +102,7 @@ def test_rates_are_derived_from_the_sums(metrics: Metrics) -> None:
 
 @pytest.mark.parametrize("probe", PROBES, ids=[probe.name for probe in PROBES])
 def test_every_answer_equals_raw_events(world: Settings, metrics: Metrics, probe: Probe) -> None:
-    got = [tuple(r[c] for c in probe.columns) for r in probe.ask(metrics).records() if probe.keep(r)]
-    assert sorted(numbers(got), key=str) == sorted(numbers(raw(world, probe.raw_sql)), key=str)
+    assert probe.agrees(probe.ask(metrics), raw(world, probe.raw_sql))
 
 
 def test_top_campaigns_last_hour_by_impressions(world: Settings, metrics: Metrics) -> None:
@@ -127,6 +122,18 @@ def test_every_question_answers(metrics: Metrics) -> None:
     for question in QUESTIONS:
         answer = metrics.ask(question)
         assert answer.columns, question
+
+
+def test_answers_are_cached_until_a_new_snapshot_is_published(world: Settings, metrics: Metrics) -> None:
+    first = metrics.ask("kpis", window="all_time")
+    assert metrics.ask("kpis", window="all_time") is first
+    assert metrics.ask("kpis", window="today") is not first  # other bound parameters, another answer
+    with writer_lock(world, "test publish"):
+        snapshot.publish(world)
+    fresh = metrics.ask("kpis", window="all_time")
+    assert fresh is not first and fresh.rows == first.rows
+    with Metrics(world, cache_size=0) as uncached:
+        assert uncached.ask("kpis", window="all_time") is not uncached.ask("kpis", window="all_time")
 
 
 def test_unknown_names_are_clear_errors(world: Settings, metrics: Metrics) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from pulsecast.metrics.api import Answer, Metrics
 from pulsecast.metrics.catalog import Dimension, Grain
@@ -35,6 +36,16 @@ class Probe:
     raw_sql: str
     keep: Callable[[dict], bool] = lambda record: True
     """Which API rows the raw SQL covers (e.g. only the overall scope of the device mix)."""
+
+    def agrees(self, answer: Answer, raw_rows: list[tuple]) -> bool:
+        """Whether the API's answer holds the raw SQL's rows, in any order (the tests' and the bench's check)."""
+        got = [tuple(r[c] for c in self.columns) for r in answer.records() if self.keep(r)]
+        return sorted(numbers(got), key=str) == sorted(numbers(raw_rows), key=str)
+
+
+def numbers(rows: list[tuple]) -> list[tuple]:
+    """Decimals and floats compared as rounded floats; everything else as is."""
+    return [tuple(round(float(v), 6) if isinstance(v, Decimal | float) else v for v in row) for row in rows]
 
 
 PROBES = [

@@ -28,11 +28,13 @@ KEEP = 3
 
 EXTRA_TABLES = {
     "int_events_hourly": "int_events_hourly",
+    "int_events_daily": "int_events_daily",
     "stg_campaigns": "campaigns",
     "stg_brands": "brands",
 }
-"""Besides every mart: the hourly rollup (the finest aggregate, for aggregate navigation) and the
-dimensions the read API checks names against."""
+"""Besides every mart: the hourly and daily rollups that keep every dimension (for aggregate navigation:
+a daily question filtered on device reads the daily one, 24 times smaller) and the dimensions the read API
+checks names against."""
 
 
 class NoSnapshot(RuntimeError):
