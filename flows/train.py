@@ -185,11 +185,20 @@ def report(
             "coverage_80": round(row["coverage_80"], 3),
             "coverage_95": round(row["coverage_95"], 3),
             "series": int(row["series"]),
-            "registry": f"v{run.version}: {'champion' if run.promoted else 'challenger'}",
+            "registry": run.registry,
             "mlflow_run": run.url(settings.mlflow_ui_url),
         }
         for run, summary in tracked
         for row in summary.to_dict("records")
+    ] + [
+        {
+            "metric": run.metric,
+            "model": "none backtested: every series too short, baseline forecasts only",
+            "registry": run.registry,
+            "mlflow_run": run.url(settings.mlflow_ui_url),
+        }
+        for run, summary in tracked
+        if summary.empty
     ]
     skipped = f"{len(series.skipped)} inactive series not forecast" if series.skipped else "no inactive series"
     create_table_artifact(

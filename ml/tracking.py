@@ -64,6 +64,10 @@ class TrackedRun:
     promoted: bool
     decision: str
 
+    @property
+    def registry(self) -> str:
+        return f"v{self.version}: {CHAMPION if self.promoted else CHALLENGER}"
+
     def url(self, ui: str) -> str:
         return f"{ui.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
 
