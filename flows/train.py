@@ -169,7 +169,7 @@ def train_metric(
         "cutoff": series.through,
     }
     write_outputs(settings, metric, ensemble, df, forecasts, run)
-    summary = summarize(ensemble.scores_) if not ensemble.scores_.empty else pd.DataFrame()
+    summary = summarize(ensemble.scores_)
     return tracked, summary
 
 

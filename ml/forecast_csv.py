@@ -96,7 +96,7 @@ def forecast_csv(
     forecasts = forecasts[["unique_id", "ds", "model", *output_columns(LEVELS)[2:]]]
     output.parent.mkdir(parents=True, exist_ok=True)
     forecasts.to_csv(output, index=False)
-    summary = summarize(ensemble.scores_) if not ensemble.scores_.empty else pd.DataFrame({"model": []})
+    summary = summarize(ensemble.scores_)
     if metrics_json is not None:
         metrics_json.parent.mkdir(parents=True, exist_ok=True)
         document = _metrics_document(input_path, horizon, windows, ensemble, series, summary)

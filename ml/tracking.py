@@ -92,7 +92,7 @@ def log_training(
     """Log one training run of `metric`, register its ensemble and apply the promotion rule."""
     mlflow.set_tracking_uri(settings.mlflow_uri)
     client = MlflowClient(settings.mlflow_uri)
-    summary = summarize(ensemble.scores_) if not ensemble.scores_.empty else pd.DataFrame({"model": []})
+    summary = summarize(ensemble.scores_)
     metrics = {
         f"{row['model']}_{name}": float(value)
         for row in summary.to_dict("records")

@@ -69,7 +69,10 @@ def mase_scales(cutoffs: pd.DataFrame, history: pd.DataFrame, season_length: int
 
 
 def summarize(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per model, the mean over series of every metric (coverage therefore weighs each series equally)."""
+    """Per model, the mean over series of every metric (coverage therefore weighs each series equally); no rows
+    when nothing was backtested (every series too short)."""
+    if scores.empty:
+        return pd.DataFrame({"model": []})
     metrics = [c for c in scores.columns if c not in ("unique_id", "model", "n")]
     summary = scores.groupby("model")[metrics].mean()
     summary["series"] = scores.groupby("model")["unique_id"].nunique()
