@@ -33,12 +33,12 @@ from models.backtest import rolling_windows
 from models.ensemble import Ensemble
 from models.metrics import score, summarize
 from models.prepare import prepare
-from models.prophet_model import ProphetModel, prophet_class
+from models.prophet_model import PROPHET_DEFAULTS, ProphetModel, prophet_class
 from pulsecast.generator import WorldConfig, generate_backfill
 
 WIKI = Path(__file__).resolve().parents[2] / "shared" / "data" / "wiki_pageviews_r_daily.csv"
 console = Console(width=140)
-DefaultProphet = partial(ProphetModel, country_holidays=None, uncertainty_samples=1000)
+DefaultProphet = partial(ProphetModel, country_holidays=None, uncertainty_samples=1000, **PROPHET_DEFAULTS)
 
 
 def campaign_series(config: WorldConfig, min_length: int) -> pd.DataFrame:

@@ -15,6 +15,13 @@ patterns such as the year-end dip that a window of a few weeks cannot see.
 a single small network's accuracy varied by +-4 % MASE with its seed on the wiki series; the average of
 three was steadier and better than any typical single one.
 
+Input and schedule, measured per member over outer rolling origins (wiki h=30 x 5, the bench's generated world,
+the demo warehouse's 5 metrics, NAB speed hourly): an input of four seasons or twice the horizon (was two seasons
+or the horizon) and a one-cycle learning rate (warm up to `learning_rate`, anneal to near zero) took the wiki
+series from MASE 0.664 to 0.594, the warehouse metrics from 0.847/0.812/0.932/0.898/0.943 (impressions, clicks,
+conversions, spend, revenue) to 0.784/0.861/0.909/0.838/0.911 and the generated world from 0.854 to 0.846; NAB
+moved from 1.282 to 1.301. Either change alone helped less; a cosine decay without warm-up did not help.
+
 It is deliberately small (one layer, 32 units, capped windows and epochs) to train in seconds on a CPU, and
 deterministic: seeded, deterministic kernels, fixed thread count, global torch state restored. One thread
 by default: tensors this small gain nothing from intra-op threads, and on a shared 2-core machine a second
@@ -100,7 +107,7 @@ class LSTMModel(GuardedForecaster):
         epochs: int = 40,
         batch_size: int = 128,
         max_windows: int = 3000,
-        learning_rate: float = 1e-3,
+        learning_rate: float = 3e-3,
         networks: int = 3,
         seed: int = 0,
         threads: int = 1,
@@ -122,8 +129,8 @@ class LSTMModel(GuardedForecaster):
         self.quantiles = sorted({0.5, *(quantile_of(c) for c in interval_columns(levels))})
 
     def window(self, season_length: int) -> int:
-        """Input steps: two seasons or the horizon, whichever is longer, up to MAX_INPUT."""
-        return self.input_size or min(max(2 * season_length, self.horizon), MAX_INPUT)
+        """Input steps: four seasons or twice the horizon, whichever is longer, up to MAX_INPUT."""
+        return self.input_size or min(max(4 * season_length, 2 * self.horizon), MAX_INPUT)
 
     def min_length(self, season_length: int) -> int:
         return max(super().min_length(season_length), self.window(season_length))
@@ -197,12 +204,17 @@ class LSTMModel(GuardedForecaster):
         with _reproducible(seed, self.threads):
             network = _Network(self._window, self.hidden_size, self.horizon, len(self.quantiles))
             optimiser = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
+            batches = -(-len(inputs) // self.batch_size)
+            schedule = torch.optim.lr_scheduler.OneCycleLR(
+                optimiser, max_lr=self.learning_rate, total_steps=self.epochs * batches
+            )
             for _ in range(self.epochs):
                 for batch in torch.randperm(len(inputs)).split(self.batch_size):
                     optimiser.zero_grad()
                     pinball_loss(network(inputs[batch], ahead[batch]), targets[batch], quantiles).backward()
                     nn.utils.clip_grad_norm_(network.parameters(), 1.0)
                     optimiser.step()
+                    schedule.step()
         return network.eval()
 
     def _predict(self, h: int, levels: Sequence[int], X_df: pd.DataFrame | None) -> pd.DataFrame:

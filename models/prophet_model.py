@@ -1,5 +1,14 @@
 """Prophet, one model per series, with holidays, optional regressors and quiet logs.
 
+Defaults differ from Prophet's in two settings, `changepoint_prior_scale` 0.1 (Prophet: 0.05) and
+`changepoint_range` 0.95 (0.8): the trend may bend more, and also in the last 20 % of the history, so a recent
+level shift is followed instead of averaged away. Measured over outer rolling origins (wiki h=30 x 5, the
+bench's generated world, the demo warehouse's 5 metrics, NAB speed hourly), MASE went from 0.866 to 0.818 on
+wiki, 0.844 to 0.836 on the world, 1.122/0.921/1.104/1.074/1.139 to 0.953/0.900/1.106/0.947/1.138 on the
+warehouse's impressions/clicks/conversions/spend/revenue, and 1.168 to 1.246 on NAB. Choosing
+changepoint_prior_scale per series from [0.01, 0.1, 0.5] by an internal holdout of the horizon did worse
+(its one or two windows mostly pick noise) at four to seven times the cost.
+
 Intervals come from Prophet's own predictive samples (trend changes plus observation noise), taken once per
 forecast for every level, with a fixed seed so the same fit gives the same intervals. Prophet is known to
 under-cover; the ensemble's conformal calibration corrects for that, this model reports what Prophet says.
@@ -33,13 +42,19 @@ def prophet_class() -> type:
     return Prophet
 
 
+DEFAULTS = {"changepoint_prior_scale": 0.1, "changepoint_range": 0.95}
+"""Pulsecast's settings where they differ from Prophet's own (see the module docstring)."""
+PROPHET_DEFAULTS = {"changepoint_prior_scale": 0.05, "changepoint_range": 0.8}
+"""Prophet's own values of the same settings, for comparisons with plain Prophet."""
+
+
 class ProphetModel(GuardedForecaster):
     """Prophet per series.
 
     `country_holidays` adds that country's public holidays (the `holidays` package, offline) to series with a
     daily or finer step; at coarser steps a holiday would only alias the yearly season. `regressors` names
     extra numeric columns of the fit frame (e.g. market signals); `predict` then needs their future values
-    in `X_df[unique_id, ds, *regressors]`. Other keyword arguments go to `Prophet(...)` unchanged.
+    in `X_df[unique_id, ds, *regressors]`. Other keyword arguments go to `Prophet(...)`, over `DEFAULTS`.
     """
 
     def __init__(
@@ -57,7 +72,7 @@ class ProphetModel(GuardedForecaster):
         self.regressors = list(regressors)
         self.uncertainty_samples = uncertainty_samples
         self.seed = seed
-        self.prophet_kwargs = prophet_kwargs
+        self.prophet_kwargs = DEFAULTS | prophet_kwargs
 
     def _fit(self, series: PreparedSeries) -> dict[str, str]:
         missing = set(self.regressors) - set(series.regressors)
