@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from models.base import LEVELS
-from models.metrics import score
+from models.metrics import mase_scales, score
 
 INTERVALS = ", ".join(f"yhat_{side}_{level} DOUBLE" for level in LEVELS for side in ("lo", "hi"))
 SCORES = ", ".join(f"coverage_{level} DOUBLE, winkler_{level} DOUBLE" for level in LEVELS)
@@ -63,12 +63,8 @@ def replace(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, run_
 def forecast_rows(forecasts: pd.DataFrame, history: pd.DataFrame, season_length: int, **run: object) -> pd.DataFrame:
     """`predict_members` output as `ml.forecasts` rows; `run` holds run_id, trained_at, metric, model_version
     and cutoff. `scale` is each series' in-sample seasonal-naive MAE, so realised errors read as MASE."""
-    scale = (
-        history.groupby("unique_id")["y"]
-        .apply(lambda y: (y - y.shift(season_length)).abs().mean())
-        .rename("scale")
-        .reset_index()
-    )
+    last = history.groupby("unique_id", as_index=False)["ds"].max().rename(columns={"ds": "cutoff"})
+    scale = last.assign(scale=mase_scales(last, history, season_length))[["unique_id", "scale"]]
     return forecasts.assign(**run).merge(scale, on="unique_id", how="left")
 
 
