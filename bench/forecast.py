@@ -5,7 +5,8 @@
 Accuracy is measured honestly: at each of `--origins` rolling origins the whole ensemble (its own inner
 backtests, weights and calibration included) is fitted on the data before the origin only, and every model
 is scored on the next `h` steps it never saw. Default Prophet is `Prophet()` with its defaults (no holidays),
-its 80/95 % intervals read from its own predictive samples.
+its 80/95 % intervals read from its own predictive samples. Beside the ensemble, the best fixed member weights
+in hindsight (chosen on the test windows themselves): the floor no combination of these members can beat.
 
 1. wiki: ../shared/data/wiki_pageviews_r_daily.csv (unsorted, gaps), h = 30.
 2. world: campaign x day series of impressions, clicks and spend built with DuckDB straight from the event
@@ -30,9 +31,11 @@ from rich.console import Console
 from rich.table import Table
 
 from models.backtest import rolling_windows
-from models.ensemble import Ensemble
-from models.metrics import score, summarize
-from models.prepare import prepare
+from models.base import LEVELS
+from models.combination import combine, pooled_weights
+from models.ensemble import BASELINE, Ensemble, default_members
+from models.metrics import KEYS, mase_scales, score, summarize
+from models.prepare import PreparedSeries, prepare
 from models.prophet_model import PROPHET_DEFAULTS, ProphetModel, prophet_class
 from pulsecast.generator import WorldConfig, generate_backfill
 
@@ -81,11 +84,33 @@ def accuracy(label: str, df: pd.DataFrame, h: int, origins: int) -> pd.DataFrame
     elapsed = time.perf_counter() - started
     show(f"{label}: {origins} origins x h={h}, {summary['series'].iloc[0]} series, {elapsed:.0f} s", summary)
     mase = summary.set_index("model")["mase"]
+    ceiling, weights = hindsight_combination(pd.concat(frames, ignore_index=True), series)
+    shares = ", ".join(f"{name} {share:.2f}" for name, share in weights.items())
     console.print(
         f"ensemble below every member: {bool((mase['ensemble'] < mase.drop('ensemble')).all())}; "
         f"ensemble / seasonal naive = {mase['ensemble'] / baseline:.3f} (goal <= 0.9)\n"
+        f"best fixed member weights in hindsight ({shares}): MASE {ceiling:.3f}, the floor for any weights "
+        f"learned from backtests\n"
     )
     return summary
+
+
+def hindsight_combination(scored: pd.DataFrame, series: PreparedSeries) -> tuple[float, pd.Series]:
+    """The MASE of the one set of member weights that is best on the test windows themselves, and those weights.
+
+    Chosen with the answers in hand, no combination of these members learned from backtests can beat it: it
+    shows how much the ensemble could gain at all over its best member.
+    """
+    members = list(default_members(horizon=1))
+    cutoffs = scored[["unique_id", "window", "cutoff"]].drop_duplicates()
+    scales = mase_scales(cutoffs, series.df, series.season_length).set_axis(
+        pd.MultiIndex.from_frame(cutoffs[["unique_id", "window"]])
+    )
+    weights = pooled_weights(scored, scales, members, BASELINE)
+    every_series = pd.DataFrame([weights] * len(cutoffs["unique_id"].unique()), index=cutoffs["unique_id"].unique())
+    combined = combine(scored[scored["model"].isin(members)], every_series, LEVELS, [*KEYS, "ds", "window", "y"])
+    hindsight = summarize(score(combined.assign(model="hindsight"), series.df, series.season_length))
+    return float(hindsight["mase"].iloc[0]), weights
 
 
 def throughput(df: pd.DataFrame, h: int, n_series: int) -> None:
