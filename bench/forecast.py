@@ -6,7 +6,7 @@ Accuracy is measured honestly: at each of `--origins` rolling origins the whole 
 backtests, weights and calibration included) is fitted on the data before the origin only, and every model
 is scored on the next `h` steps it never saw. Default Prophet is `Prophet()` with its defaults (no holidays),
 its 80/95 % intervals read from its own predictive samples. Beside the ensemble, the best fixed member weights
-in hindsight (chosen on the test windows themselves): the floor no combination of these members can beat.
+in hindsight (chosen on the test windows themselves): the floor for any one set of weights learned from backtests.
 
 1. wiki: ../shared/data/wiki_pageviews_r_daily.csv (unsorted, gaps), h = 30.
 2. world: campaign x day series of impressions, clicks and spend built with DuckDB straight from the event
@@ -89,8 +89,8 @@ def accuracy(label: str, df: pd.DataFrame, h: int, origins: int) -> pd.DataFrame
     console.print(
         f"ensemble below every member: {bool((mase['ensemble'] < mase.drop('ensemble')).all())}; "
         f"ensemble / seasonal naive = {mase['ensemble'] / baseline:.3f} (goal <= 0.9)\n"
-        f"best fixed member weights in hindsight ({shares}): MASE {ceiling:.3f}, the floor for any weights "
-        f"learned from backtests\n"
+        f"best fixed member weights in hindsight ({shares}): MASE {ceiling:.3f}, the floor for one set of "
+        f"weights learned from backtests\n"
     )
     return summary
 
@@ -98,8 +98,8 @@ def accuracy(label: str, df: pd.DataFrame, h: int, origins: int) -> pd.DataFrame
 def hindsight_combination(scored: pd.DataFrame, series: PreparedSeries) -> tuple[float, pd.Series]:
     """The MASE of the one set of member weights that is best on the test windows themselves, and those weights.
 
-    Chosen with the answers in hand, no combination of these members learned from backtests can beat it: it
-    shows how much the ensemble could gain at all over its best member.
+    Chosen with the answers in hand, no one set of weights learned from backtests can beat it: it shows how
+    much weighing these members could gain at all over the best of them.
     """
     members = list(default_members(horizon=1))
     cutoffs = scored[["unique_id", "window", "cutoff"]].drop_duplicates()
