@@ -11,7 +11,8 @@ in hindsight (chosen on the test windows themselves): the floor for any one set 
 1. wiki: ../shared/data/wiki_pageviews_r_daily.csv (unsorted, gaps), h = 30.
 2. world: campaign x day series of impressions, clicks and spend built with DuckDB straight from the event
    files of a generated world (no warehouse), h = 14.
-3. throughput: 100 campaign series, every model with 3-window backtests (`Ensemble.fit` + forecasts), and the
+3. throughput: 100 campaign series, every model with 3-window backtests (`Ensemble.fit` + forecasts; and with
+   the default six windows), and the
    cost per series of Pulsecast's ProphetModel against a bare `Prophet().fit(df)` + `predict`.
 """
 
@@ -33,7 +34,7 @@ from rich.table import Table
 from models.backtest import rolling_windows
 from models.base import LEVELS
 from models.combination import combine, pooled_weights
-from models.ensemble import BASELINE, Ensemble, default_members
+from models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble, default_members
 from models.metrics import KEYS, mase_scales, score, summarize
 from models.prepare import PreparedSeries, prepare
 from models.prophet_model import PROPHET_DEFAULTS, ProphetModel, prophet_class
@@ -116,10 +117,14 @@ def hindsight_combination(scored: pd.DataFrame, series: PreparedSeries) -> tuple
 def throughput(df: pd.DataFrame, h: int, n_series: int) -> None:
     ids = sorted(df["unique_id"].unique())[:n_series]
     subset = df[df["unique_id"].isin(ids)]
-    started = time.perf_counter()
-    Ensemble(horizon=h, n_windows=3).fit(subset).predict_members(h)
-    elapsed = time.perf_counter() - started
-    console.print(f"throughput: {len(ids)} series x all models, 3-window backtests + final fit: {elapsed:.1f} s")
+    for windows in (3, DEFAULT_WINDOWS):
+        started = time.perf_counter()
+        ensemble = Ensemble(horizon=h, n_windows=windows)
+        ensemble.fit(subset).predict_members(h)
+        console.print(
+            f"throughput: {len(ids)} series x all models, {windows} backtest windows {ensemble.step} apart "
+            f"+ final fit: {time.perf_counter() - started:.1f} s"
+        )
     sample = [subset[subset["unique_id"] == uid] for uid in ids[:20]]
     bare = _per_series(lambda frame: _bare_prophet(frame, h), sample)
     for label, factory in (("as used (US holidays)", ProphetModel), ("without holidays", DefaultProphet)):

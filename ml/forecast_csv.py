@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.base import LEVELS, output_columns
-from models.ensemble import Ensemble
+from models.ensemble import DEFAULT_WINDOWS, Ensemble
 from models.metrics import summarize
 from models.prepare import DEFAULT_ID, PreparedSeries, prepare
 
@@ -76,7 +76,7 @@ def forecast_csv(
     output: Path,
     freq: str | None = None,
     metrics_json: Path | None = None,
-    windows: int = 3,
+    windows: int = DEFAULT_WINDOWS,
 ) -> ForecastCsvResult:
     """Fit the ensemble (and so every member) with backtests, write the forecasts and the metrics."""
     frame = read_series_csv(input_path)
@@ -89,7 +89,8 @@ def forecast_csv(
     if longest < needed:
         raise ValueError(
             f"too few rows: the longest series has {longest} points at frequency {series.freq}; "
-            f"{windows} backtest windows of horizon {horizon} need {needed} (lower --horizon or --windows)"
+            f"{windows} backtest windows {ensemble.step} steps apart at horizon {horizon} need {needed} "
+            "(lower --horizon or --windows)"
         )
     ensemble.fit(frame)
     forecasts = ensemble.predict_members(horizon)
@@ -118,6 +119,7 @@ def _metrics_document(
         "freq": series.freq,
         "season_length": series.season_length,
         "backtest_windows": windows,
+        "backtest_step": ensemble.step,
         "rows_merged_as_duplicates": series.duplicates,
         "steps_filled": series.filled,
         "models": records(summary.set_index("model"), orient="index"),

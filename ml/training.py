@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from ml.series import Metric
 from models.base import LEVELS, Forecaster, ModelFactory
-from models.ensemble import BASELINE, Ensemble
+from models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble
 from models.lstm import LSTMModel
 from models.prophet_model import ProphetModel
 from models.seasonal_naive import SeasonalNaive
@@ -33,7 +33,12 @@ class TrainConfig(BaseModel):
 
     metrics: list[Metric] = Field(default=list(Metric), description="Target metrics, one MLflow experiment each.")
     horizon: int = Field(default=14, ge=1, le=90, description="Days ahead to forecast.")
-    windows: int = Field(default=3, ge=3, le=10, description="Rolling-origin backtest windows.")
+    windows: int = Field(
+        default=DEFAULT_WINDOWS,
+        ge=3,
+        le=10,
+        description="Rolling-origin backtest windows, half a horizon apart (a horizon apart if 3).",
+    )
     active_days: int = Field(
         default=7, ge=1, description="Series without events in this many recent days are not forecast."
     )

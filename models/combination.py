@@ -16,8 +16,9 @@ from scipy.optimize import linprog
 from models.base import forecast_columns
 
 MIN_TAIL_POINTS = 10
-"""A series gets its own conformal correction for a level only if its backtest has this many points expected
-beyond the interval (50 points for 80 %, 200 for 95 %); otherwise the correction pooled over all series."""
+"""A series gets its own conformal correction for a level only if its backtest covers enough distinct days for
+this many expected beyond the interval (50 for 80 %, 200 for 95 %; overlapping windows score a day more than
+once, which adds no evidence); otherwise the correction pooled over all series."""
 MIN_WIDTH = 1e-9
 
 
@@ -117,13 +118,14 @@ def conformal_corrections(backtest: pd.DataFrame, levels: Sequence[int]) -> pd.D
     its backtest is long enough for a stable tail (MIN_TAIL_POINTS), pooled over all series otherwise.
     """
     rows = []
+    days = backtest.groupby("unique_id")["ds"].nunique()
     for level in levels:
         low, high = backtest[f"yhat_lo_{level}"], backtest[f"yhat_hi_{level}"]
         scores = np.maximum(low - backtest["y"], backtest["y"] - high) / (high - low).clip(lower=MIN_WIDTH)
         pooled = _conformal_quantile(scores.to_numpy(), level)
         enough = MIN_TAIL_POINTS / (1 - level / 100)
         for uid, series_scores in scores.groupby(backtest["unique_id"]):
-            own = len(series_scores) >= enough
+            own = days[uid] >= enough
             correction = _conformal_quantile(series_scores.to_numpy(), level) if own else pooled
             rows.append((uid, level, correction))
     return pd.DataFrame(rows, columns=["unique_id", "level", "correction"])

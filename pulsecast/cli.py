@@ -130,13 +130,16 @@ def transform(full_refresh: bool = typer.Option(False, help="Rebuild incremental
 def train(
     metric: list[Metric] = typer.Option([], "--metric", help="Target metric (repeatable). Default: all of them."),
     horizon: int = typer.Option(14, min=1, max=90, help="Days ahead to forecast."),
-    windows: int = typer.Option(3, min=3, max=10, help="Rolling-origin backtest windows."),
+    windows: int | None = typer.Option(
+        None, min=3, max=10, help="Rolling-origin backtest windows, half a horizon apart from 4 up. Default: 6."
+    ),
 ) -> None:
     """Forecast every active campaign, brand and the total (Prefect flow `train`); track and register in MLflow."""
     from flows.train import train as train_flow
     from ml.training import TrainConfig
 
-    config = TrainConfig(horizon=horizon, windows=windows, **({"metrics": metric} if metric else {}))
+    chosen = {"metrics": metric, "windows": windows}
+    config = TrainConfig(horizon=horizon, **{key: value for key, value in chosen.items() if value})
     runs = train_flow(config)
     console.print(f"Trained {len(runs)} metric(s): {', '.join(runs) or 'none'}. Browse the runs with `make mlflow`.")
 
@@ -170,14 +173,22 @@ def forecast_csv(
     output: Path = typer.Option(..., "--output", help="Where to write one row per model per step."),
     freq: str | None = typer.Option(None, "--freq", help="Pandas alias (h, D, W-SUN, MS, ...); inferred if omitted."),
     metrics_json: Path | None = typer.Option(None, "--metrics-json", help="Also write the backtest metrics here."),
-    windows: int = typer.Option(3, "--windows", min=2, help="Rolling-origin backtest windows."),
+    windows: int | None = typer.Option(
+        None, "--windows", min=2, help="Rolling-origin backtest windows, half a horizon apart from 4 up. Default: 6."
+    ),
 ) -> None:
     """Forecast your own series with every model (seasonal naive, Prophet, LSTM, ensemble) after backtests."""
     from ml.forecast_csv import forecast_csv as run_forecast_csv
 
     with console.status("backtesting and fitting seasonal_naive, prophet, lstm, ensemble"):
-        result = run_forecast_csv(input_path, horizon, output, freq, metrics_json, windows)
-    table = Table(title=f"Backtest: {windows} rolling origins x {horizon} steps, frequency {result.series.freq}")
+        result = run_forecast_csv(
+            input_path, horizon, output, freq, metrics_json, **({"windows": windows} if windows else {})
+        )
+    ensemble = result.ensemble
+    table = Table(
+        title=f"Backtest: {ensemble.n_windows} rolling origins {ensemble.step} steps apart x {horizon} steps, "
+        f"frequency {result.series.freq}"
+    )
     for column in result.summary.columns:
         table.add_column(column.replace("coverage_", "cover ").replace("winkler_", "winkler "), justify="right")
     for row in result.summary.itertuples(index=False):

@@ -291,6 +291,28 @@ def test_ensemble_weighs_by_backtests_and_calibrates_to_nominal_coverage() -> No
     assert 0.72 <= backtest["ensemble"] <= 0.88
 
 
+def test_backtest_windows_are_half_a_horizon_apart_and_each_is_cross_fitted_on_those_it_does_not_overlap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert (Ensemble(horizon=14).n_windows, Ensemble(horizon=14).step) == (6, 7)
+    assert Ensemble(horizon=14, n_windows=3).step == 14  # half apart, the middle window would overlap both others
+    with pytest.raises(ValueError, match="overlaps every other"):
+        Ensemble(horizon=14, n_windows=3, step=7)
+
+    learned_from = []
+    learn = Ensemble._weights_and_corrections
+
+    def spy(self: Ensemble, cv: pd.DataFrame, *args: object) -> object:
+        learned_from.append(sorted(cv["window"].unique()))
+        return learn(self, cv, *args)
+
+    monkeypatch.setattr(Ensemble, "_weights_and_corrections", spy)
+    members = {BASELINE: SeasonalNaive, "mean": _SeasonalMean}
+    Ensemble(horizon=14, members=members, n_windows=4).fit(stationary(120, ids=3, seed=1))
+    # the final weights see every window; window k's own backtest only windows at least 14 steps away
+    assert learned_from == [[0, 1, 2, 3], [2, 3], [3], [0], [0, 1]]
+
+
 def test_member_weights_gate_on_the_baseline_trim_the_worst_and_shrink_toward_equal() -> None:
     mase = pd.DataFrame(
         {BASELINE: [1.0, 1.0, 1.0, np.nan], "prophet": [0.9, 1.2, 0.5, np.nan], "lstm": [0.8, 0.9, 0.6, np.nan]},
