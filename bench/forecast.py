@@ -12,8 +12,8 @@ in hindsight (chosen on the test windows themselves): the floor for any one set 
 2. world: campaign x day series of impressions, clicks and spend built with DuckDB straight from the event
    files of a generated world (no warehouse), h = 14.
 3. throughput: 100 campaign series, every model with 3-window backtests (`Ensemble.fit` + forecasts; and with
-   the default six windows), and the
-   cost per series of Pulsecast's ProphetModel against a bare `Prophet().fit(df)` + `predict`.
+   the default six windows), and the cost per series of Pulsecast's ProphetModel against a bare
+   `Prophet().fit(df)` + `predict`.
 """
 
 from __future__ import annotations
