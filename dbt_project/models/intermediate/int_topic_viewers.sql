@@ -1,6 +1,8 @@
 -- One row per content topic and viewer, all time: distinct viewers per topic are a count of these rows, which
--- no daily sum can give. A (topic, viewer) pair is recomputed from all of that viewer's views of the topic
--- whenever one of them is loaded after this table's watermark.
+-- no daily sum can give.
+-- Incremental and exact without rereading history: every column is a sum, a min or a max, and events are
+-- never removed (a re-sent event is skipped at ingestion), so a pair's new row is its kept row merged with
+-- the views loaded after this table's watermark, whatever their event time.
 {{
     config(
         materialized='incremental',
@@ -11,31 +13,14 @@
 
 with
 
-topic_views as not materialized (  -- inlined: each use pushes its own filter into the events scan
-    select *
+views as (
+    select topic, user_id, event_ts, watch_seconds, loaded_at
     from {{ ref('stg_events') }}
     where event_type = 'view'
       and topic is not null
       and user_id is not null
+      {% if is_incremental() %}and loaded_at > {{ watermark() }}{% endif %}
 ),
-
-{% if is_incremental() %}
-pairs_with_new_views as (
-    select distinct topic, user_id
-    from topic_views
-    where loaded_at > {{ watermark() }}
-),
-
-views as (
-    select topic_views.*
-    from topic_views
-    join pairs_with_new_views using (topic, user_id)
-),
-{% else %}
-views as (
-    select * from topic_views
-),
-{% endif %}
 
 per_viewer as (
     select
@@ -50,4 +35,17 @@ per_viewer as (
     group by topic, user_id
 )
 
+{% if is_incremental() %}
+select
+    new.topic,
+    new.user_id,
+    new.views + coalesce(kept.views, 0)                                 as views,
+    new.watch_seconds + coalesce(kept.watch_seconds, 0)                 as watch_seconds,
+    least(new.first_view_at, kept.first_view_at)                        as first_view_at,  -- least/greatest skip nulls
+    greatest(new.last_view_at, kept.last_view_at)                       as last_view_at,
+    new.last_loaded_at
+from per_viewer as new
+left join {{ this }} as kept using (topic, user_id)
+{% else %}
 select * from per_viewer
+{% endif %}
