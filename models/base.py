@@ -76,12 +76,18 @@ def check_request(h: int, levels: Sequence[int]) -> None:
 
 
 def finalize(forecast: pd.DataFrame, levels: Sequence[int]) -> pd.DataFrame:
-    """Contract order and nesting. Bounds are widened outward from `yhat` (never the other way), so crossing
-    quantiles cannot leak out and the point forecast is never moved by its intervals."""
-    result = forecast.sort_values(["unique_id", "ds"], ignore_index=True)
+    """Contract order and nesting (`nested`)."""
+    return nested(forecast.sort_values(["unique_id", "ds"], ignore_index=True), levels)[output_columns(levels)]
+
+
+def nested(forecast: pd.DataFrame, levels: Sequence[int]) -> pd.DataFrame:
+    """A copy whose intervals nest: each level's bounds contain `yhat` and every narrower level's. Bounds are
+    widened outward from `yhat` (never the other way), so crossing quantiles cannot leak out and the point
+    forecast is never moved by its intervals. Other columns are kept."""
+    result = forecast.copy()
     low, high = result["yhat"].to_numpy(dtype=float), result["yhat"].to_numpy(dtype=float)
     for level in sorted(levels):
         low = np.minimum(low, result[f"yhat_lo_{level}"].to_numpy(dtype=float))
         high = np.maximum(high, result[f"yhat_hi_{level}"].to_numpy(dtype=float))
         result[f"yhat_lo_{level}"], result[f"yhat_hi_{level}"] = low, high
-    return result[output_columns(levels)]
+    return result

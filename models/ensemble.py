@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from models.backtest import cross_validation
-from models.base import LEVELS, Forecaster, ModelFactory, check_request, finalize
+from models.base import LEVELS, Forecaster, ModelFactory, check_request, finalize, nested
 from models.combination import calibrate, combine, conformal_corrections, member_weights, pooled_weights, qualifying
 from models.fallback import unusable_reason
 from models.lstm import LSTMModel
@@ -224,7 +224,7 @@ class Ensemble:
         scored_apart = per_window["window"].sub(window).abs() * self.step >= self.horizon
         weights, corrections = self._weights_and_corrections(cv[apart], per_window[scored_apart], scales)
         held_out = combine(cv[cv["window"] == window], weights, self.levels, _BACKTEST_KEYS)
-        return calibrate(held_out, corrections, self.levels).assign(model=ENSEMBLE)
+        return nested(calibrate(held_out, corrections, self.levels), self.levels).assign(model=ENSEMBLE)
 
     def predict(self, h: int, levels: Sequence[int] = LEVELS, X_df: pd.DataFrame | None = None) -> pd.DataFrame:
         forecasts = self.predict_members(h, levels, X_df)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from models.backtest import cross_validation, rolling_windows
-from models.base import LEVELS, ModelFactory, output_columns
+from models.base import LEVELS, ModelFactory, nested, output_columns
 from models.combination import member_weights, pooled_weights
 from models.ensemble import BASELINE, Ensemble
 from models.frequency import future_dates, infer_frequency, season_length
@@ -55,6 +55,10 @@ def assert_contract(forecast: pd.DataFrame, df: pd.DataFrame, h: int, freq: str)
     for uid, group in forecast.groupby("unique_id"):
         last = pd.to_datetime(df.loc[df["unique_id"] == uid, "ds"]).max()
         assert list(group["ds"]) == list(future_dates(last, h, freq))
+    assert_nested(forecast)
+
+
+def assert_nested(forecast: pd.DataFrame) -> None:
     ordered = forecast[["yhat_lo_95", "yhat_lo_80", "yhat", "yhat_hi_80", "yhat_hi_95"]].to_numpy()
     assert np.isfinite(ordered).all()
     assert (np.diff(ordered, axis=1) >= 0).all()
@@ -289,6 +293,16 @@ def test_ensemble_weighs_by_backtests_and_calibrates_to_nominal_coverage() -> No
     assert 0.9 <= coverage["ensemble", 95] <= 0.99
     backtest = ensemble.scores_.groupby("model")["coverage_80"].mean()
     assert 0.72 <= backtest["ensemble"] <= 0.88
+    assert_nested(ensemble.backtest_[ensemble.backtest_["model"] == "ensemble"])  # scored as it would forecast
+
+
+def test_nested_widens_crossing_bounds_outward_and_keeps_other_columns() -> None:
+    crossing = pd.DataFrame(
+        {"unique_id": ["a"], "ds": [pd.Timestamp("2026-01-01")], "window": [3], "yhat": [10.0],
+         "yhat_lo_80": [8.0], "yhat_hi_80": [13.0], "yhat_lo_95": [9.0], "yhat_hi_95": [12.0]}
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(nested(crossing, LEVELS), crossing.assign(yhat_lo_95=8.0, yhat_hi_95=13.0))
+    assert crossing["yhat_lo_95"].iloc[0] == 9.0  # the input is left as it was
 
 
 def test_backtest_windows_are_half_a_horizon_apart_and_each_is_cross_fitted_on_those_it_does_not_overlap(
