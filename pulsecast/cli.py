@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -187,10 +188,12 @@ def forecast_csv(
     ensemble = result.ensemble
     table = Table(
         title=f"Backtest: {ensemble.n_windows} rolling origins {ensemble.step} steps apart x {horizon} steps, "
-        f"frequency {result.series.freq}"
+        f"frequency {result.series.freq}",
+        box=box.SIMPLE_HEAD,  # no column rules: the eight columns fit an 80-column terminal uncut
     )
     for column in result.summary.columns:
-        table.add_column(column.replace("coverage_", "cover ").replace("winkler_", "winkler "), justify="right")
+        label = column.replace("coverage_", "cover\n").replace("winkler_", "winkler\n")
+        table.add_column(label, justify="left" if column == "model" else "right", no_wrap=True)
     for row in result.summary.itertuples(index=False):
         table.add_row(*(value if isinstance(value, str) else f"{value:.3g}" for value in row))
     console.print(table if table.row_count else "No series could be backtested.")
