@@ -98,6 +98,8 @@ def test_rates_are_derived_from_the_sums(metrics: Metrics) -> None:
     row = answer.records()[0]
     assert float(row["ctr"]) == pytest.approx(float(row["clicks"]) / float(row["impressions"]))
     assert float(row["roas"]) == pytest.approx(float(row["revenue"]) / float(row["spend"]))
+    assert str(answer.data.schema.field("clicks").type) == "int64"  # counts stay counts, as in the marts
+    assert str(answer.data.schema.field("spend").type) == "decimal128(38, 6)"
 
 
 @pytest.mark.parametrize("probe", PROBES, ids=[probe.name for probe in PROBES])

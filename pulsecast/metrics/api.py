@@ -150,7 +150,7 @@ class Metrics:
                 where.append(f"{rollup.time_column} {operator} ?")
                 params.append(bound)
         keys = [f"date_trunc('{grain.value}', {rollup.time_column}) AS period"] + [DIMENSION_COLUMNS[d] for d in by]
-        sums = [f"sum({m}) AS {m}" for m in MEASURES]
+        sums = [f"CAST(sum({m}) AS {sql_type}) AS {m}" for m, sql_type in MEASURES.items()]
         rates = [f"sum({num}) / nullif(sum({den}), 0) AS {rate}" for rate, (num, den) in RATES.items()]
         positions = ", ".join(str(i + 1) for i in range(len(keys)))
         sql = (

@@ -34,8 +34,19 @@ DIMENSION_COLUMNS = {
     Dimension.device: "device",
 }
 
-MEASURES = ("impressions", "clicks", "conversions", "views", "spend", "revenue", "earnings", "watch_seconds")
-"""Additive columns every rollup stores; rates are derived from them at read time so roll-ups stay exact."""
+MEASURES = {
+    "impressions": "BIGINT",
+    "clicks": "BIGINT",
+    "conversions": "BIGINT",
+    "views": "BIGINT",
+    "spend": "DECIMAL(38, 6)",
+    "revenue": "DECIMAL(38, 6)",
+    "earnings": "DECIMAL(38, 6)",
+    "watch_seconds": "DECIMAL(38, 3)",
+}
+"""Additive columns every rollup stores, with the type their sums keep (the marts' types: DuckDB would widen a
+sum of BIGINT to HUGEINT, and counts reached JSON as 500.0). Rates are derived from them at read time so
+roll-ups stay exact."""
 
 RATES = {
     "ctr": ("clicks", "impressions"),
