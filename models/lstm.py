@@ -44,8 +44,11 @@ from models.fallback import GuardedForecaster
 from models.frequency import daily_or_finer, future_dates, holiday_flags, step_index
 from models.prepare import PreparedSeries
 
-MAX_INPUT = 192
-"""Longest input window: longer sequences cost more than they teach a 32-unit network."""
+MAX_INPUT = 96
+"""Longest input window: longer sequences cost more than they teach a 32-unit network. Measured on real series
+with long seasons (LSTM alone, 3 outer origins): Mauna Loa weekly CO2 (statsmodels' copy, h=52) MASE 0.352
+with 192 steps against 0.290 with 96, NAB 5-minute traffic speed (h=48) 1.442 against 1.282, each fit 2.5x
+faster. Hourly, daily (up to h=48) and monthly series never reach the cap."""
 AHEAD_FEATURES = 3
 
 
