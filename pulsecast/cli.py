@@ -189,7 +189,8 @@ def forecast_csv(
     table = Table(
         title=f"Backtest: {ensemble.n_windows} rolling origins {ensemble.step} steps apart x {horizon} steps, "
         f"frequency {result.series.freq}",
-        box=box.SIMPLE_HEAD,  # no column rules: the eight columns fit an 80-column terminal uncut
+        box=box.SIMPLE_HEAD,  # no column rules or edge padding: the eight columns fit an 80-column terminal uncut
+        pad_edge=False,
     )
     for column in result.summary.columns:
         label = column.replace("coverage_", "cover\n").replace("winkler_", "winkler\n")
