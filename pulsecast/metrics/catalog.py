@@ -44,9 +44,10 @@ MEASURES = {
     "earnings": "DECIMAL(38, 6)",
     "watch_seconds": "DECIMAL(38, 3)",
 }
-"""Additive columns every rollup stores, with the type their sums keep (the marts' types: DuckDB would widen a
-sum of BIGINT to HUGEINT, and counts reached JSON as 500.0). Rates are derived from them at read time so
-roll-ups stay exact."""
+"""Additive columns every rollup stores, with the type their sums keep: the marts' types, declared for dbt in
+`dbt_project/macros/measures.sql` (`measure_types`; change both together). Without the cast DuckDB widens a sum
+of BIGINT to HUGEINT, and counts reached JSON as 500.0. Rates are derived from the sums at read time so roll-ups
+stay exact."""
 
 RATES = {
     "ctr": ("clicks", "impressions"),
