@@ -23,6 +23,7 @@ run: $(BIN)/.installed  ## install, then run the main job on the embedded defaul
 
 test: $(BIN)/.installed-dev  ## install with dev extras, lint, run the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 serve: $(BIN)/.installed  ## Prefect server + UI on 127.0.0.1:$(PORT), work pool, deployments and a worker

@@ -31,14 +31,14 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from models.backtest import rolling_windows
-from models.base import LEVELS
-from models.combination import combine, pooled_weights
-from models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble, default_members
-from models.metrics import KEYS, mase_scales, score, summarize
-from models.prepare import PreparedSeries, prepare
-from models.prophet_model import PROPHET_DEFAULTS, ProphetModel, prophet_class
 from pulsecast.generator import WorldConfig, generate_backfill
+from pulsecast.models.backtest import rolling_windows
+from pulsecast.models.base import LEVELS
+from pulsecast.models.combination import combine, pooled_weights
+from pulsecast.models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble, default_members
+from pulsecast.models.metrics import KEYS, mase_scales, score, summarize
+from pulsecast.models.prepare import PreparedSeries, prepare
+from pulsecast.models.prophet_model import PROPHET_DEFAULTS, ProphetModel, prophet_class
 
 WIKI = Path(__file__).resolve().parents[2] / "shared" / "data" / "wiki_pageviews_r_daily.csv"
 console = Console(width=140)

@@ -9,26 +9,13 @@ from __future__ import annotations
 
 from prefect import flow
 
-from pulsecast.generator import WorldConfig, generate_backfill, generate_live
-from pulsecast.generator.config import GenerationMode
+from pulsecast.generator import GenerationMode, WorldConfig, generate
 from pulsecast.settings import get_settings
 
 
 @flow(name="generate-events", log_prints=True)
 def generate_events(mode: GenerationMode = GenerationMode.live, world: WorldConfig = WorldConfig()) -> dict[str, int]:
     """Write events, dimensions and market signals into the landing folder; ground truth goes beside them."""
-    settings = get_settings()
-    settings.ensure_dirs()
-    if mode is GenerationMode.backfill:
-        report = generate_backfill(world, settings.landing, settings.truth)
-    else:
-        report = generate_live(world, settings.landing, settings.truth, settings.simulation_state)
-    print(
-        f"{mode.value}: {report.events_written:,} events ({report.duplicates_written:,} re-sent, "
-        f"{report.late_events:,} late) in {len(report.files)} file(s)"
-    )
+    report = generate(get_settings(), mode, world)
+    print(f"{mode.value}: {report.describe()}")
     return {"files": len(report.files), "events": report.events_written}
-
-
-if __name__ == "__main__":
-    generate_events()

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 
-from flows.generate import generate_events
-from flows.ingest import ingest
-from flows.train import train
-from flows.transform import transform
-from ml.training import TrainConfig
-from pulsecast.generator import WorldConfig
-from pulsecast.generator.config import GenerationMode
+from pulsecast.flows.artifacts import publish
+from pulsecast.flows.generate import generate_events
+from pulsecast.flows.ingest import ingest
+from pulsecast.flows.train import train
+from pulsecast.flows.transform import transform
+from pulsecast.generator import GenerationMode, WorldConfig
 from pulsecast.ingest.landing import pending_files
+from pulsecast.ml.training import TrainConfig
+from pulsecast.report import status_report
 from pulsecast.settings import Settings, get_settings
-from pulsecast.status import Status, warehouse_status
+from pulsecast.status import warehouse_status
 
 
 @flow(name="pipeline", log_prints=True)
@@ -34,28 +34,9 @@ def pipeline(
     if forecast:
         train(training)
     status = warehouse_status(settings)
-    summarise(settings, status)
+    publish(status_report(status, str(settings.warehouse)), key="pipeline-summary")
     return status.counts
 
 
 def is_empty(settings: Settings) -> bool:
     return not pending_files(settings.landing) and warehouse_status(settings) is None
-
-
-def summarise(settings: Settings, status: Status) -> None:
-    acc = status.accounting
-    verdict = "holds for every file" if acc.holds else "BROKEN: " + ", ".join(acc.unbalanced_files)
-    counts = "\n".join(f"| {table} | {n:,} |" for table, n in status.counts.items())
-    markdown = f"""## Pulsecast pipeline
-
-| table | rows |
-|---|---|
-{counts}
-
-Accounting: rows read {acc.rows_read:,} = loaded {acc.rows_loaded:,} + quarantined {acc.rows_quarantined:,}
-+ duplicates {acc.rows_duplicate:,}: {verdict}.
-
-Warehouse: `{settings.warehouse}`. Browse the models with `make docs`; query with `duckdb {settings.warehouse}`.
-"""
-    create_markdown_artifact(key="pipeline-summary", markdown=markdown, description="What the warehouse holds")
-    print(markdown)

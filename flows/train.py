@@ -10,25 +10,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ml import outputs
-from ml.accuracy import degraded_series, score_forecasts
-from ml.series import Metric, SeriesSet, build_series, fingerprint
-from ml.tracking import TrackedRun, log_training
-from ml.training import MemberFit, TrainConfig, assemble, code_version, fit_global, fit_local
-from models.ensemble import Ensemble
-from models.metrics import summarize
+from pulsecast.flows.artifacts import publish
+from pulsecast.ml import outputs
+from pulsecast.ml.accuracy import degraded_series, score_forecasts
+from pulsecast.ml.outputs import RunStamp
+from pulsecast.ml.report import MetricTraining, training_report
+from pulsecast.ml.series import Metric, SeriesSet, build_series, fingerprint
+from pulsecast.ml.tracking import TrackedRun, TrainingParams, log_training
+from pulsecast.ml.training import MemberFit, TrainConfig, assemble, code_version, fit_global, fit_local
+from pulsecast.models.ensemble import Ensemble
+from pulsecast.models.metrics import summarize
 from pulsecast.settings import Settings, get_settings
 from pulsecast.warehouse import reader, writer
 
@@ -92,25 +94,19 @@ def assemble_ensemble(
 
 @task(name="track-in-mlflow", task_run_name="track {metric}", cache_policy=NO_CACHE)
 def track(
-    settings: Settings, metric: str, ensemble: Ensemble, history: pd.DataFrame, forecasts: pd.DataFrame, params: dict
-) -> TrackedRun:
-    tracked = log_training(settings, metric, ensemble, history, forecasts, params)
+    settings: Settings, metric: str, ensemble: Ensemble, df: pd.DataFrame, forecasts: pd.DataFrame,
+    params: TrainingParams,
+) -> TrackedRun:  # fmt: skip
+    tracked = log_training(settings, metric, ensemble, df, forecasts, params)
     print(f"{metric}: MLflow run {tracked.run_id}, version {tracked.version}: {tracked.decision}")
     return tracked
 
 
-@task(name="write-forecasts", task_run_name="write {metric}", cache_policy=NO_CACHE)
-def write_outputs(
-    settings: Settings, metric: str, ensemble: Ensemble, history: pd.DataFrame, forecasts: pd.DataFrame, run: dict
+@task(name="write-forecasts", task_run_name="write {stamp.metric}", cache_policy=NO_CACHE)
+def write_forecasts(
+    settings: Settings, ensemble: Ensemble, df: pd.DataFrame, forecasts: pd.DataFrame, stamp: RunStamp
 ) -> int:
-    rows = outputs.forecast_rows(forecasts, history, ensemble.season_length_, **run)
-    with writer(settings, f"train: writing {metric} forecasts") as con:
-        outputs.prepare_ml_schema(con)
-        outputs.replace(con, "forecasts", rows, run["run_id"])
-        if not ensemble.backtest_.empty:
-            scored = outputs.backtest_rows(ensemble.backtest_, history, ensemble.season_length_, **run)
-            outputs.replace(con, "backtests", scored, run["run_id"])
-    return len(rows)
+    return outputs.write_training(settings, ensemble, df, forecasts, stamp)
 
 
 @flow(name="train", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -125,19 +121,19 @@ def train(config: TrainConfig = TrainConfig()) -> dict[str, str]:
         print(f"No active series in the marts (through {series.through}): nothing to train. Run `transform` first?")
         return {}
     flagged = score_past_forecasts(settings, series, config)
-    tracked = [
+    trained = [
         train_metric(settings, series, metric, config, flagged.get(metric, set()))
         for metric in config.metrics
         if not series.of(metric).empty
     ]
-    report(settings, series, tracked, flagged)
-    return {str(run.metric): run.run_id for run, _ in tracked}
+    publish(training_report(series, trained, flagged, settings.mlflow_ui_url), key="train-accuracy")
+    return {str(t.run.metric): t.run.run_id for t in trained}
 
 
 def train_metric(
     settings: Settings, series: SeriesSet, metric: Metric, config: TrainConfig, flagged: set[str]
-) -> tuple[TrackedRun, pd.DataFrame]:
-    """One metric: the fan-out, the ensemble, MLflow, the warehouse. Returns the run and the summary."""
+) -> MetricTraining:
+    """One metric: the fan-out, the ensemble, MLflow, the warehouse."""
     df = series.of(metric)
     local: dict[str, PrefectFuture] = {
         str(uid): fit_series.with_options(refresh_cache=uid in flagged).submit(group, config, metric, uid)
@@ -146,72 +142,8 @@ def train_metric(
     shared = fit_all_series.with_options(refresh_cache=bool(flagged)).submit(df, config, metric)
     ensemble = assemble_ensemble(df, config, metric, {uid: f.result() for uid, f in local.items()}, shared.result())
     forecasts = ensemble.predict_members(config.horizon)
-    params = {
-        "run_name": f"{metric} through {series.through}",
-        "through": str(series.through),
-        "horizon": config.horizon,
-        "backtest_windows": config.windows,
-        "members": ",".join(config.members()),
-        "series": df["unique_id"].nunique(),
-        "fallback_series": len(ensemble.fallbacks),
-        "data_fingerprint": fingerprint(df),
-        "config_key": config.key(),
-        "code_version": code_version(),
-        "retrained_degraded": ",".join(sorted(flagged)) or "none",
-        "prefect_flow_run": flow_run.get_id() or "none",
-    }
+    params = TrainingParams.of(df, series.through, config, ensemble, flagged, flow_run.get_id())
     tracked = track(settings, metric, ensemble, df, forecasts, params)
-    run = {
-        "run_id": tracked.run_id,
-        "trained_at": datetime.now(UTC).replace(tzinfo=None),
-        "metric": str(metric),
-        "model_version": tracked.version,
-        "cutoff": series.through,
-    }
-    write_outputs(settings, metric, ensemble, df, forecasts, run)
-    summary = summarize(ensemble.scores_)
-    return tracked, summary
-
-
-def report(
-    settings: Settings, series: SeriesSet, tracked: list[tuple[TrackedRun, pd.DataFrame]], flagged: dict
-) -> None:
-    rows = [
-        {
-            "metric": run.metric,
-            "model": row["model"],
-            "mase": round(row["mase"], 3),
-            "smape": round(row["smape"], 3),
-            "coverage_80": round(row["coverage_80"], 3),
-            "coverage_95": round(row["coverage_95"], 3),
-            "series": int(row["series"]),
-            "registry": run.registry,
-            "mlflow_run": run.url(settings.mlflow_ui_url),
-        }
-        for run, summary in tracked
-        for row in summary.to_dict("records")
-    ] + [
-        {
-            "metric": run.metric,
-            "model": "none backtested: every series too short, baseline forecasts only",
-            "registry": run.registry,
-            "mlflow_run": run.url(settings.mlflow_ui_url),
-        }
-        for run, summary in tracked
-        if summary.empty
-    ]
-    skipped = f"{len(series.skipped)} inactive series not forecast" if series.skipped else "no inactive series"
-    create_table_artifact(
-        key="train-accuracy",
-        table=rows,
-        description=(
-            f"Backtest accuracy per metric and model (mean over series), data through {series.through}; "
-            f"{skipped}; retrained as degraded: {flagged or 'none'}. MLflow UI: `make mlflow`."
-        ),
-    )
-    for run, _ in tracked:
-        print(f"{run.metric}: {run.decision}; {run.url(settings.mlflow_ui_url)}")
-
-
-if __name__ == "__main__":
-    train()
+    stamp = RunStamp.now(tracked.run_id, metric, tracked.version, series.through)
+    write_forecasts(settings, ensemble, df, forecasts, stamp)
+    return MetricTraining(tracked, summarize(ensemble.scores_))

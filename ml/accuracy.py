@@ -12,10 +12,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from ml.outputs import replace
-from ml.series import SeriesSet
-from models.base import LEVELS
-from models.ensemble import ENSEMBLE
+from pulsecast.ml.outputs import replace
+from pulsecast.ml.series import SeriesSet
+from pulsecast.models.base import LEVELS
+from pulsecast.models.ensemble import ENSEMBLE
 
 _COVERAGE = ", ".join(
     f"avg(CAST(a.y BETWEEN f.yhat_lo_{level} AND f.yhat_hi_{level} AS DOUBLE)) AS coverage_{level}"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.base import LEVELS, output_columns
-from models.ensemble import DEFAULT_WINDOWS, Ensemble
-from models.metrics import summarize
-from models.prepare import DEFAULT_ID, PreparedSeries, prepare
+from pulsecast.models.base import LEVELS, output_columns
+from pulsecast.models.ensemble import DEFAULT_WINDOWS, Ensemble
+from pulsecast.models.metrics import summarize
+from pulsecast.models.prepare import DEFAULT_ID, PreparedSeries, prepare
 
 ACCEPTED = ({"ds", "y"}, {"unique_id", "ds", "y"})
 

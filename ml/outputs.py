@@ -7,11 +7,17 @@ past forecasts stay to be scored when their actuals arrive. Column descriptions 
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+
 import duckdb
 import pandas as pd
 
-from models.base import LEVELS
-from models.metrics import mase_scales, score
+from pulsecast.models.base import LEVELS
+from pulsecast.models.ensemble import Ensemble
+from pulsecast.models.metrics import mase_scales, score
+from pulsecast.settings import Settings
+from pulsecast.warehouse import writer
 
 INTERVALS = ", ".join(f"yhat_{side}_{level} DOUBLE" for level in LEVELS for side in ("lo", "hi"))
 SCORES = ", ".join(f"coverage_{level} DOUBLE, winkler_{level} DOUBLE" for level in LEVELS)
@@ -34,6 +40,35 @@ CREATE TABLE IF NOT EXISTS ml.forecast_accuracy (
     backtest_mase DOUBLE, degraded BOOLEAN NOT NULL, scored_at TIMESTAMP NOT NULL
 );
 """
+
+
+@dataclass(frozen=True)
+class RunStamp:
+    """The columns every row of one training run carries in `ml.forecasts` and `ml.backtests`."""
+
+    run_id: str
+    metric: str
+    model_version: str
+    cutoff: date
+    trained_at: datetime
+
+    @classmethod
+    def now(cls, run_id: str, metric: str, model_version: str, cutoff: date) -> RunStamp:
+        return cls(run_id, metric, model_version, cutoff, datetime.now(UTC).replace(tzinfo=None))
+
+
+def write_training(
+    settings: Settings, ensemble: Ensemble, history: pd.DataFrame, forecasts: pd.DataFrame, stamp: RunStamp
+) -> int:
+    """One metric's forecasts and backtest scores, replacing what the same run wrote before; returns the rows."""
+    rows = forecast_rows(forecasts, history, ensemble.season_length_, stamp)
+    with writer(settings, f"train: writing {stamp.metric} forecasts") as con:
+        prepare_ml_schema(con)
+        replace(con, "forecasts", rows, stamp.run_id)
+        if not ensemble.backtest_.empty:
+            scored = backtest_rows(ensemble.backtest_, history, ensemble.season_length_, stamp)
+            replace(con, "backtests", scored, stamp.run_id)
+    return len(rows)
 
 
 def prepare_ml_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -60,16 +95,17 @@ def replace(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, run_
         raise
 
 
-def forecast_rows(forecasts: pd.DataFrame, history: pd.DataFrame, season_length: int, **run: object) -> pd.DataFrame:
-    """`predict_members` output as `ml.forecasts` rows; `run` holds run_id, trained_at, metric, model_version
-    and cutoff. `scale` is each series' in-sample seasonal-naive MAE, so realised errors read as MASE."""
+def forecast_rows(forecasts: pd.DataFrame, history: pd.DataFrame, season_length: int, stamp: RunStamp) -> pd.DataFrame:
+    """`predict_members` output as `ml.forecasts` rows. `scale` is each series' in-sample seasonal-naive MAE,
+    so realised errors read as MASE."""
     last = history.groupby("unique_id", as_index=False)["ds"].max().rename(columns={"ds": "cutoff"})
     scale = last.assign(scale=mase_scales(last, history, season_length))[["unique_id", "scale"]]
-    return forecasts.assign(**run).merge(scale, on="unique_id", how="left")
+    return forecasts.assign(**asdict(stamp)).merge(scale, on="unique_id", how="left")
 
 
-def backtest_rows(backtest: pd.DataFrame, history: pd.DataFrame, season_length: int, **run: object) -> pd.DataFrame:
+def backtest_rows(backtest: pd.DataFrame, history: pd.DataFrame, season_length: int, stamp: RunStamp) -> pd.DataFrame:
     """Per series, model and window, the backtest scores (`models.metrics.score`) as `ml.backtests` rows."""
     scores = score(backtest, history, season_length, LEVELS, per_window=True)
     cutoffs = backtest.groupby(["unique_id", "window"], as_index=False)["cutoff"].first()
+    run = {name: value for name, value in asdict(stamp).items() if name != "cutoff"}  # each window keeps its own
     return scores.merge(cutoffs, on=["unique_id", "window"]).assign(**run)

@@ -1,7 +1,7 @@
 """The code of the registered forecasting model, logged with MLflow's "models from code".
 
 MLflow runs this file when the model is loaded; the fitted ensemble itself is an artifact beside it. The
-ensemble's classes come from the `models/` package, which is logged with the model (`code_paths`), so the
+ensemble's classes come from `pulsecast.models`, which is logged with the model (`code_paths`), so the
 registered model loads wherever its pip requirements are installed, without Pulsecast.
 """
 

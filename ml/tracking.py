@@ -5,18 +5,20 @@ of the total series with the ensemble's intervals, the backtest tables, and the 
 model registered as `pulsecast-<metric>`. The new version is the `challenger`; it takes the `champion` alias
 only if its backtest MASE (mean over series) beats the champion's, or if there is no champion yet.
 Loading: `mlflow.pyfunc.load_model("models:/pulsecast-clicks@champion").predict(pd.DataFrame({"h": [7]}))`;
-the model is logged from code (`ml/registered_model.py`) with the `models/` package beside the pickled
-ensemble, so it loads without Pulsecast installed.
+the model is logged from code (`ml/registered_model.py`) with the forecasting package beside the pickled
+ensemble, under its own name `pulsecast.models`, so it loads without Pulsecast installed and beside any other
+`models` package.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import cloudpickle
 import mlflow
@@ -28,10 +30,12 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, DataType, Schema
 
-import models
-from models.base import LEVELS
-from models.ensemble import ENSEMBLE, Ensemble
-from models.metrics import summarize
+from pulsecast import models
+from pulsecast.ml.series import fingerprint
+from pulsecast.ml.training import TrainConfig, code_version
+from pulsecast.models.base import LEVELS
+from pulsecast.models.ensemble import ENSEMBLE, Ensemble
+from pulsecast.models.metrics import summarize
 from pulsecast.settings import Settings
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -50,6 +54,46 @@ _REQUIREMENTS = ["mlflow", "pandas", "numpy", "torch", "prophet", "utilsforecast
 
 def model_name(metric: str) -> str:
     return f"pulsecast-{metric}"
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """What an MLflow run records about how it was trained: enough to tell two runs apart and redo one."""
+
+    through: date
+    horizon: int
+    backtest_windows: int
+    members: str
+    series: int
+    fallback_series: int
+    data_fingerprint: str
+    config_key: str
+    code_version: str
+    retrained_degraded: str = "none"
+    prefect_flow_run: str = "none"
+
+    @classmethod
+    def of(
+        cls, df: pd.DataFrame, through: date, config: TrainConfig, ensemble: Ensemble, refitted: set[str],
+        flow_run: str | None = None,
+    ) -> TrainingParams:  # fmt: skip
+        """The parameters of training `ensemble` on `df` (one metric's series, complete through `through`)."""
+        return cls(
+            through=through,
+            horizon=config.horizon,
+            backtest_windows=config.windows,
+            members=",".join(config.members()),
+            series=df["unique_id"].nunique(),
+            fallback_series=len(ensemble.fallbacks),
+            data_fingerprint=fingerprint(df),
+            config_key=config.key(),
+            code_version=code_version(),
+            retrained_degraded=",".join(sorted(refitted)) or "none",
+            prefect_flow_run=flow_run or "none",
+        )
+
+    def run_name(self, metric: str) -> str:
+        return f"{metric} through {self.through}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +131,7 @@ def log_training(
     ensemble: Ensemble,
     history: pd.DataFrame,
     forecasts: pd.DataFrame,
-    params: dict[str, Any],
+    params: TrainingParams,
 ) -> TrackedRun:
     """Log one training run of `metric`, register its ensemble and apply the promotion rule."""
     mlflow.set_tracking_uri(settings.mlflow_uri)
@@ -99,8 +143,8 @@ def log_training(
         for name, value in row.items()
         if name not in ("model", "series") and not pd.isna(value)
     }
-    with mlflow.start_run(experiment_id=experiment_id(client, settings, metric), run_name=params.get("run_name")):
-        mlflow.log_params({key: value for key, value in params.items() if key != "run_name"})
+    with mlflow.start_run(experiment_id=experiment_id(client, settings, metric), run_name=params.run_name(metric)):
+        mlflow.log_params(asdict(params))
         mlflow.log_metrics(metrics)
         mlflow.log_figure(fan_chart(metric, history, forecasts), "fan_chart.png")
         if not ensemble.backtest_.empty:
@@ -116,15 +160,18 @@ def log_training(
 
 
 def _log_ensemble(metric: str, ensemble: Ensemble, forecasts: pd.DataFrame) -> ModelInfo:
-    """The ensemble as a registered pyfunc model: the code file, the pickled ensemble and `models/` beside it."""
+    """The ensemble as a registered pyfunc model: the code file, the pickled ensemble and `pulsecast.models`."""
     with tempfile.TemporaryDirectory() as scratch:
         pickled = Path(scratch) / "ensemble.pkl"
         pickled.write_bytes(cloudpickle.dumps(ensemble))
+        namespace = Path(scratch) / "pulsecast"  # the pickle names classes as pulsecast.models.<module>.<class>
+        shutil.copytree(MODELS_PACKAGE, namespace / "models", ignore=shutil.ignore_patterns("__pycache__"))
+        (namespace / "__init__.py").touch()
         return mlflow.pyfunc.log_model(
             name="ensemble",
             python_model=MODEL_CODE,
             artifacts={"ensemble": str(pickled)},
-            code_paths=[str(MODELS_PACKAGE)],
+            code_paths=[str(namespace)],
             registered_model_name=model_name(metric),
             signature=signature(forecasts),
             input_example=pd.DataFrame({"h": [ensemble.horizon]}),

@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from ml.series import Metric
-from models.base import LEVELS, Forecaster, ModelFactory
-from models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble
-from models.lstm import LSTMModel
-from models.prophet_model import ProphetModel
-from models.seasonal_naive import SeasonalNaive
-from models.stacked import Stacked
+from pulsecast.ml.series import Metric
+from pulsecast.models.base import LEVELS, Forecaster, ModelFactory
+from pulsecast.models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble
+from pulsecast.models.lstm import LSTMModel
+from pulsecast.models.prophet_model import ProphetModel
+from pulsecast.models.seasonal_naive import SeasonalNaive
+from pulsecast.models.stacked import Stacked
 
 FREQ = "D"
 GLOBAL_MEMBERS = frozenset({"lstm"})

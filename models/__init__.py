@@ -1,6 +1,6 @@
 """Forecasting models behind one interface (`models.base.Forecaster`), in statsforecast's long format.
 
-    from models.ensemble import Ensemble
+    from pulsecast.models.ensemble import Ensemble
     ensemble = Ensemble(horizon=30).fit(df)          # df: unique_id, ds, y (any order, gaps, duplicates)
     ensemble.predict(30)                             # unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, ...
     ensemble.predict_members(30)                     # the same for every member and the ensemble, with `model`

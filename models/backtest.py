@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from models.base import LEVELS, ModelFactory, output_columns
-from models.prepare import PreparedSeries
+from pulsecast.models.base import LEVELS, ModelFactory, output_columns
+from pulsecast.models.prepare import PreparedSeries
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from models.base import forecast_columns
+from pulsecast.models.base import forecast_columns
 
 MIN_TAIL_POINTS = 10
 """A series gets its own conformal correction for a level only if its backtest covers enough distinct days for

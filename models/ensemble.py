@@ -48,15 +48,22 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from models.backtest import cross_validation
-from models.base import LEVELS, Forecaster, ModelFactory, check_request, finalize, nested
-from models.combination import calibrate, combine, conformal_corrections, member_weights, pooled_weights, qualifying
-from models.fallback import unusable_reason
-from models.lstm import LSTMModel
-from models.metrics import mase_scales, score
-from models.prepare import PreparedSeries, prepare
-from models.prophet_model import ProphetModel
-from models.seasonal_naive import SeasonalNaive
+from pulsecast.models.backtest import cross_validation
+from pulsecast.models.base import LEVELS, Forecaster, ModelFactory, check_request, finalize, nested
+from pulsecast.models.combination import (
+    calibrate,
+    combine,
+    conformal_corrections,
+    member_weights,
+    pooled_weights,
+    qualifying,
+)
+from pulsecast.models.fallback import unusable_reason
+from pulsecast.models.lstm import LSTMModel
+from pulsecast.models.metrics import mase_scales, score
+from pulsecast.models.prepare import PreparedSeries, prepare
+from pulsecast.models.prophet_model import ProphetModel
+from pulsecast.models.seasonal_naive import SeasonalNaive
 
 BASELINE = "seasonal_naive"
 ENSEMBLE = "ensemble"

@@ -14,9 +14,9 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from models.base import LEVELS, check_request, finalize
-from models.prepare import PreparedSeries, prepare
-from models.seasonal_naive import SeasonalNaive
+from pulsecast.models.base import LEVELS, check_request, finalize
+from pulsecast.models.prepare import PreparedSeries, prepare
+from pulsecast.models.seasonal_naive import SeasonalNaive
 
 
 def unusable_reason(y: np.ndarray, min_length: int) -> str | None:

@@ -39,10 +39,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from models.base import LEVELS, check_request, interval_columns, quantile_of
-from models.fallback import GuardedForecaster
-from models.frequency import daily_or_finer, future_dates, holiday_flags, step_index
-from models.prepare import PreparedSeries
+from pulsecast.models.base import LEVELS, check_request, interval_columns, quantile_of
+from pulsecast.models.fallback import GuardedForecaster
+from pulsecast.models.frequency import daily_or_finer, future_dates, holiday_flags, step_index
+from pulsecast.models.prepare import PreparedSeries
 
 MAX_INPUT = 96
 """Longest input window: longer sequences cost more than they teach a 32-unit network. Measured on real series

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 from utilsforecast import losses
 
-from models.base import LEVELS
+from pulsecast.models.base import LEVELS
 
 KEYS = ["unique_id", "cutoff"]
 

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from models.frequency import infer_frequency, parse_frequency, season_length, snap
+from pulsecast.models.frequency import infer_frequency, parse_frequency, season_length, snap
 
 Aggregation = Literal["mean", "sum", "last"]
 GapFill = Literal["interpolate", "zero"]

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.base import interval_columns, quantile_of
-from models.fallback import GuardedForecaster
-from models.frequency import daily_or_finer, future_dates
-from models.prepare import PreparedSeries
+from pulsecast.models.base import interval_columns, quantile_of
+from pulsecast.models.fallback import GuardedForecaster
+from pulsecast.models.frequency import daily_or_finer, future_dates
+from pulsecast.models.prepare import PreparedSeries
 
 
 @cache

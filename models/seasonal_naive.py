@@ -13,9 +13,9 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from models.base import LEVELS, check_request, finalize, interval_columns, quantile_of
-from models.frequency import future_dates
-from models.prepare import prepare
+from pulsecast.models.base import LEVELS, check_request, finalize, interval_columns, quantile_of
+from pulsecast.models.frequency import future_dates
+from pulsecast.models.prepare import prepare
 
 MIN_DIFFERENCES = 20
 """Below this many differences at a lag, that lag's quantiles are extrapolated from the one-season lag."""

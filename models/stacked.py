@@ -11,7 +11,7 @@ from typing import Self
 
 import pandas as pd
 
-from models.base import LEVELS, Forecaster, check_request, finalize
+from pulsecast.models.base import LEVELS, Forecaster, check_request, finalize
 
 
 class Stacked:

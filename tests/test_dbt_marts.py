@@ -23,10 +23,11 @@ from typing import Any
 import duckdb
 import pytest
 
+from pulsecast.build import build
 from pulsecast.generator import WorldConfig, generate_backfill
 from pulsecast.ingest import RunSummary, ingest_run
-from pulsecast.settings import DBT_PROJECT_DIR, Settings, exported
-from pulsecast.warehouse import connect, prepare_raw_schema, writer_lock
+from pulsecast.settings import Settings
+from pulsecast.warehouse import connect
 
 pytestmark = pytest.mark.slow  # three dbt builds of ~220 nodes: 25-50 s
 
@@ -74,23 +75,9 @@ class Builds:
         return connect(self.settings.warehouse, read_only=True)
 
 
-def dbt(settings: Settings, target: Path, *args: str) -> dict[str, Any]:
-    """`dbt <args>` in-process against the test warehouse, under the writer lock; returns run_results.json."""
-    from dbt.cli.main import dbtRunner
-
-    command = [
-        *args,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target),
-        "--log-path", str(target / "logs"),
-    ]  # fmt: skip
-    with writer_lock(settings, f"test: dbt {' '.join(args)}"), exported(settings):
-        prepare_raw_schema(settings)
-        outcome = dbtRunner().invoke(command)
-    failed = [f"{r.node.name}: {r.status} {r.message}" for r in outcome.result or [] if r.status in ("error", "fail")]
-    assert outcome.success, f"dbt {' '.join(args)} failed: {outcome.exception or failed}"
-    return json.loads((target / "run_results.json").read_text())
+def dbt(settings: Settings, target: Path, full_refresh: bool = False) -> dict[str, Any]:
+    """`dbt build` as the transform flow runs it, into its own target folder; returns run_results.json."""
+    return build(settings, full_refresh=full_refresh, target=target).run_results
 
 
 def built_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -208,7 +195,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     (settings.landing / "events_pair_setup.jsonl").write_text(pair_setup)
 
     ingest_run(settings)
-    dbt(settings, root / "target_first", "build")
+    dbt(settings, root / "target_first")
 
     for path in held_back:
         shutil.move(root / path.name, settings.landing / path.name)
@@ -216,7 +203,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     (settings.landing / "events_pair_bridge.jsonl").write_text(pair_bridge)
     (settings.landing / "campaigns.csv").write_text(renamed_campaigns_file(settings))
     second_batch = ingest_run(settings)
-    incremental = dbt(settings, root / "target_incremental", "build")
+    incremental = dbt(settings, root / "target_incremental")
 
     con = connect(settings.warehouse)
     try:
@@ -226,7 +213,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
             con.execute(f"CREATE TABLE incremental_build.{table.split('.')[1]} AS FROM {table}")
     finally:
         con.close()
-    dbt(settings, root / "target_full", "build", "--full-refresh")
+    dbt(settings, root / "target_full", full_refresh=True)
     return Builds(
         settings=settings,
         held_back=[p.name for p in held_back],

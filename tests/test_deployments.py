@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.serve import local_prefect, prefect_command
+from pulsecast.flows.serve import local_prefect, prefect_command
 from pulsecast.settings import get_settings
 from pulsecast.warehouse import reader
 

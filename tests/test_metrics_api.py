@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from warehouse_support import build_and_publish
 
+from pulsecast.build import build
 from pulsecast.generator import WorldConfig, generate_backfill
 from pulsecast.ingest import ingest_run
 from pulsecast.metrics import snapshot
@@ -34,7 +34,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         settings.truth,
     )
     ingest_run(settings)
-    build_and_publish(settings)
+    build(settings)
     return settings
 
 

@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.backtest import cross_validation, rolling_windows
-from models.base import LEVELS, ModelFactory, nested, output_columns
-from models.combination import member_weights, pooled_weights
-from models.ensemble import BASELINE, Ensemble
-from models.frequency import future_dates, infer_frequency, season_length
-from models.lstm import LSTMModel
-from models.metrics import mase_scales, score
-from models.prepare import prepare
-from models.prophet_model import ProphetModel
-from models.seasonal_naive import SeasonalNaive
+from pulsecast.models.backtest import cross_validation, rolling_windows
+from pulsecast.models.base import LEVELS, ModelFactory, nested, output_columns
+from pulsecast.models.combination import member_weights, pooled_weights
+from pulsecast.models.ensemble import BASELINE, Ensemble
+from pulsecast.models.frequency import future_dates, infer_frequency, season_length
+from pulsecast.models.lstm import LSTMModel
+from pulsecast.models.metrics import mase_scales, score
+from pulsecast.models.prepare import prepare
+from pulsecast.models.prophet_model import ProphetModel
+from pulsecast.models.seasonal_naive import SeasonalNaive
 
 FREQS = {"h": 24, "D": 7, "MS": 12}
 FAST_LSTM = partial(LSTMModel, horizon=6, epochs=5, hidden_size=8, networks=1)

@@ -18,8 +18,8 @@ EVENTS = (
 
 
 def test_ingest_then_transform_builds_campaign_daily(prefect_harness: None, settings: Settings) -> None:
-    from flows.ingest import ingest
-    from flows.transform import transform
+    from pulsecast.flows.ingest import ingest
+    from pulsecast.flows.transform import transform
 
     (settings.landing / "events_small.jsonl").write_text(EVENTS)
     totals = ingest()
@@ -40,10 +40,10 @@ def test_ingest_then_transform_builds_campaign_daily(prefect_harness: None, sett
 
 @pytest.mark.slow
 def test_pipeline_generates_ingests_builds_and_is_idempotent(prefect_harness: None, settings: Settings) -> None:
-    from flows.pipeline import pipeline
-    from ml.series import Metric
-    from ml.training import TrainConfig
+    from pulsecast.flows.pipeline import pipeline
     from pulsecast.generator import WorldConfig
+    from pulsecast.ml.series import Metric
+    from pulsecast.ml.training import TrainConfig
 
     world = WorldConfig(days=4, campaigns=4, events_per_day=3_000, seed=11)
     training = TrainConfig(metrics=[Metric.conversions], horizon=7, lstm_epochs=2, lstm_networks=1)

@@ -8,13 +8,13 @@ import pytest
 from mlflow import MlflowClient
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
-from warehouse_support import build_and_publish
 
-from ml.series import Metric
-from ml.tracking import CHAMPION, model_name
-from ml.training import TrainConfig
+from pulsecast.build import build
 from pulsecast.generator import WorldConfig, generate_backfill
 from pulsecast.ingest import ingest_run
+from pulsecast.ml.series import Metric
+from pulsecast.ml.tracking import CHAMPION, model_name
+from pulsecast.ml.training import TrainConfig
 from pulsecast.settings import Settings
 from pulsecast.warehouse import reader, writer
 
@@ -32,12 +32,12 @@ def task_states(flow_run_id: str) -> dict[str, str]:
 def test_train_forecasts_registers_caches_and_retrains_degraded_series(
     prefect_harness: None, settings: Settings
 ) -> None:
-    from flows.train import train
+    from pulsecast.flows.train import train
 
     world = WorldConfig(seed=3, days=36, campaigns=3, events_per_day=1_500, end=datetime(2026, 10, 3, 14))
     generate_backfill(world, settings.landing, settings.truth)
     ingest_run(settings)
-    build_and_publish(settings)
+    build(settings)
 
     first = train(CONFIG, return_state=True)
     run_id = first.result()["clicks"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,12 +14,12 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from ml import outputs
-from ml.accuracy import degraded_series, score_forecasts
-from ml.series import Metric, SeriesSet, build_series, fingerprint
-from ml.tracking import CHALLENGER, CHAMPION, log_training, model_name, promote
-from ml.training import TrainConfig, assemble, fit_global, fit_local
-from pulsecast.settings import Settings
+from pulsecast.ml import outputs
+from pulsecast.ml.accuracy import degraded_series, score_forecasts
+from pulsecast.ml.series import Metric, SeriesSet, build_series, fingerprint
+from pulsecast.ml.tracking import CHALLENGER, CHAMPION, TrainingParams, log_training, model_name, promote
+from pulsecast.ml.training import TrainConfig, assemble, fit_global, fit_local
+from pulsecast.settings import PROJECT_ROOT, Settings
 from pulsecast.warehouse import connect
 
 FAST = TrainConfig(horizon=7, windows=3, lstm_epochs=3, lstm_networks=1)
@@ -154,7 +157,8 @@ def test_training_is_logged_registered_promoted_only_when_better_and_reloads(set
     df = daily(["campaign/a", "total"], 40)
     ensemble = FAST.ensemble().fit(df)
     forecasts = ensemble.predict_members(7)
-    tracked = log_training(settings, "clicks", ensemble, df, forecasts, {"run_name": "test", "horizon": 7})
+    params = TrainingParams.of(df, df["ds"].max().date(), FAST, ensemble, refitted=set())
+    tracked = log_training(settings, "clicks", ensemble, df, forecasts, params)
 
     client = MlflowClient(settings.mlflow_uri)
     run = client.get_run(tracked.run_id)
@@ -173,7 +177,9 @@ def test_training_is_logged_registered_promoted_only_when_better_and_reloads(set
     reloaded = loaded.predict(pd.DataFrame({"h": [3]}))
     pd.testing.assert_frame_equal(reloaded.reset_index(drop=True), ensemble.predict(3), check_dtype=False)
 
-    again = log_training(settings, "clicks", ensemble, df, forecasts, {"run_name": "same again"})
+    assert_loads_beside_another_models_package(settings, f"models:/{name}@{CHAMPION}", reloaded)
+
+    again = log_training(settings, "clicks", ensemble, df, forecasts, params)
     assert not again.promoted, f"an equal backtest error does not beat the champion: {again.decision}"
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == tracked.version
     assert str(client.get_model_version_by_alias(name, CHALLENGER).version) == again.version
@@ -182,6 +188,36 @@ def test_training_is_logged_registered_promoted_only_when_better_and_reloads(set
     assert promoted and "beats" in decision
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == again.version
     assert CHALLENGER not in client.get_registered_model(name).aliases
+
+
+FRESH_ENVIRONMENT = """
+import sys
+import models  # the web app's own package, imported first
+assert models.APP == "someone else's", models.__file__
+sys.meta_path[:] = [f for f in sys.meta_path if "pulsecast" not in type(f).__module__]  # no installed Pulsecast
+sys.path[:] = [p for p in sys.path if p.rstrip("/") != sys.argv[2]]  # nor the checkout
+import mlflow, pandas as pd
+mlflow.set_tracking_uri(sys.argv[1])
+model = mlflow.pyfunc.load_model(sys.argv[3])
+model.predict(pd.DataFrame({"h": [3]})).to_json(sys.argv[4])
+assert models.APP == "someone else's" and not sys.modules["pulsecast"].__file__.startswith(sys.argv[2])
+"""
+
+
+def assert_loads_beside_another_models_package(settings: Settings, uri: str, expected: pd.DataFrame) -> None:
+    """A fresh process with its own top-level `models` package and no Pulsecast loads the model from its logged
+    code (`pulsecast.models` travels with it) and forecasts the same."""
+    app = settings.data_dir / "webapp"
+    (app / "models").mkdir(parents=True)
+    (app / "models" / "__init__.py").write_text('APP = "someone else\'s"\n')
+    out = app / "forecast.json"
+    subprocess.run(
+        [sys.executable, "-c", FRESH_ENVIRONMENT, settings.mlflow_uri, str(PROJECT_ROOT), uri, str(out)],
+        cwd=app, env=os.environ | {"PYTHONPATH": str(app)}, check=True,
+    )  # fmt: skip
+    forecast = pd.read_json(out)
+    assert len(forecast) == len(expected)
+    np.testing.assert_allclose(forecast["yhat"], expected["yhat"].to_numpy())
 
 
 def test_a_warehouse_without_marts_has_no_series(tmp_path: Path) -> None:

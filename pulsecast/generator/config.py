@@ -89,6 +89,12 @@ class GenerationReport:
     def event_files(self) -> list[Path]:
         return [p for p in self.files if p.name.startswith("events_")]
 
+    def describe(self) -> str:
+        return (
+            f"{self.events_written:,} events ({self.duplicates_written:,} re-sent, {self.late_events:,} late) "
+            f"in {len(self.files)} file(s)"
+        )
+
 
 def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pulsecast.generator.config import GenerationReport, WorldConfig, epoch_day, to_ms
+from pulsecast.generator.config import GenerationMode, GenerationReport, WorldConfig, epoch_day, to_ms
 from pulsecast.generator.delivery import DeliveryDraws, EventFileWriter, Part, Windows, assign, draw_delivery, route
 from pulsecast.generator.dimensions import write_dimensions, write_market_signals
 from pulsecast.generator.events import DAY_MS, synthesize_day
@@ -25,6 +25,7 @@ from pulsecast.generator.state import LiveState
 from pulsecast.generator.tables import EventTables, concat_events
 from pulsecast.generator.truth import write_delivery_truth, write_plan_truth, write_world_truth
 from pulsecast.generator.world import build_world
+from pulsecast.settings import Settings
 
 FIRST_LIVE_WINDOW = timedelta(hours=1)
 
@@ -89,6 +90,15 @@ class _Run:
         }
         report.truth_files.append(write_json(truth_dir / f"run_{stamp(self.start)}_{stamp(self.end)}.json", summary))
         return report
+
+
+def generate(settings: Settings, mode: GenerationMode, config: WorldConfig,
+             progress: Callable[[int, int], None] | None = None) -> GenerationReport:
+    """A backfill or one live micro-batch into the settings' landing folder, the ground truth beside it."""
+    settings.ensure_dirs()
+    if mode is GenerationMode.live:
+        return generate_live(config, settings.landing, settings.truth, settings.simulation_state)
+    return generate_backfill(config, settings.landing, settings.truth, progress)
 
 
 def generate_backfill(config: WorldConfig, landing_dir: Path, truth_dir: Path,

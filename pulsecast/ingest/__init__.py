@@ -30,6 +30,11 @@ class RunSummary:
     def total(self, attribute: str) -> int:
         return sum(getattr(f, attribute) for f in self.files)
 
+    def totals(self) -> dict[str, int]:
+        """Files seen and the four accounting counts, summed over them."""
+        counts = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
+        return {"files": len(self.files)} | {name: self.total(name) for name in counts}
+
 
 def ingest_run(settings: Settings, run_id: str | None = None, load_file: LoadFile = ingest_file) -> RunSummary:
     """Ingest everything in the landing folder under the writer lock, then audit what was loaded.

@@ -6,19 +6,25 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import typer
+from pydantic import BaseModel
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ml.series import Metric
+from pulsecast.cli.metrics import app as metrics_app
+from pulsecast.cli.render import show
 from pulsecast.contract import FileFormat
-from pulsecast.generator.config import GenerationMode
-from pulsecast.metrics.cli import app as metrics_app
+from pulsecast.generator import GenerationMode, WorldConfig
+from pulsecast.ml.series import Metric
+from pulsecast.ml.training import TrainConfig
+from pulsecast.report import UI_HINT, build_report, ingest_report, status_report
 from pulsecast.settings import get_settings
 
 app = typer.Typer(
@@ -38,16 +44,21 @@ def _progress(label: str) -> Iterator[Progress]:
         yield progress
 
 
+def option(model: type[BaseModel], field: str, *names: str, **extra: Any) -> Any:
+    """A CLI option whose default and help come from the pydantic model that validates it."""
+    info = model.model_fields[field]
+    return typer.Option(info.default, *names, help=info.description, **extra)
+
+
 @app.command()
 def run(
-    seed: int = typer.Option(7, help="Seed of the demo world generated when the data folder is empty."),
-    days: int = typer.Option(90, min=1, help="Days of history in the demo world."),
-    campaigns: int = typer.Option(30, min=1, help="Campaigns in the demo world."),
-    events_per_day: int = typer.Option(12_000, min=1, help="Base event rate of the demo world."),
+    seed: int = option(WorldConfig, "seed"),
+    days: int = option(WorldConfig, "days", min=1),
+    campaigns: int = option(WorldConfig, "campaigns", min=1),
+    events_per_day: int = option(WorldConfig, "events_per_day", min=1),
 ) -> None:
-    """Run the whole pipeline (Prefect flow `pipeline`): demo world if empty, ingest, dbt build, summary."""
-    from flows.pipeline import pipeline
-    from pulsecast.generator import WorldConfig
+    """Run the whole pipeline (Prefect flow `pipeline`): demo world if empty, ingest, dbt build, forecasts."""
+    from pulsecast.flows.pipeline import pipeline
 
     pipeline(world=WorldConfig(seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day))
     show_status()
@@ -58,18 +69,17 @@ def generate(
     mode: GenerationMode = typer.Argument(
         GenerationMode.backfill, help="backfill: N days of history; live: one micro-batch up to now."
     ),
-    seed: int = typer.Option(7),
-    days: int = typer.Option(90, min=1),
-    campaigns: int = typer.Option(30, min=1),
-    events_per_day: int = typer.Option(12_000, min=1),
-    high_growth: float = typer.Option(1.0, min=0.1, help="Multiplies the event rate."),
-    file_format: FileFormat = typer.Option(FileFormat.jsonl, "--format"),
+    seed: int = option(WorldConfig, "seed"),
+    days: int = option(WorldConfig, "days", min=1),
+    campaigns: int = option(WorldConfig, "campaigns", min=1),
+    events_per_day: int = option(WorldConfig, "events_per_day", min=1),
+    high_growth: float = option(WorldConfig, "high_growth", min=0.1),
+    file_format: FileFormat = option(WorldConfig, "file_format", "--format"),
 ) -> None:
     """Write a generated campaign world (events, dimensions, market signals) into the landing folder."""
-    from pulsecast.generator import WorldConfig, generate_backfill, generate_live
+    from pulsecast.generator import generate as generate_world
 
     settings = get_settings()
-    settings.ensure_dirs()
     config = WorldConfig(
         seed=seed,
         days=days,
@@ -78,21 +88,11 @@ def generate(
         high_growth=high_growth,
         file_format=file_format,
     )
-    if mode is GenerationMode.live:
-        report = generate_live(config, settings.landing, settings.truth, settings.simulation_state)
-    else:
-        with _progress("generating days") as progress:
-            bar = progress.add_task("days", total=days)
-            report = generate_backfill(
-                config,
-                settings.landing,
-                settings.truth,
-                progress=lambda done, total: progress.update(bar, completed=done),
-            )
-    console.print(
-        f"Wrote {report.events_written:,} events ({report.duplicates_written:,} re-sent, {report.late_events:,} late) "
-        f"in {len(report.files)} files to {settings.landing}"
-    )
+    with _progress("generating days") as progress:
+        bar = progress.add_task("days", total=days if mode is GenerationMode.backfill else 1)
+        report = generate_world(settings, mode, config, lambda done, total: progress.update(bar, completed=done))
+        progress.update(bar, completed=progress.tasks[bar].total)
+    console.print(f"Wrote {report.describe()} to {settings.landing}")
 
 
 @app.command()
@@ -112,35 +112,31 @@ def ingest() -> None:
             return result
 
         summary = ingest_run(settings, load_file=load_and_advance)
-    console.print(
-        f"{len(summary.files)} file(s): {summary.total('rows_loaded'):,} loaded, "
-        f"{summary.total('rows_quarantined'):,} quarantined, {summary.total('rows_duplicate'):,} duplicates. "
-        f"Audit: {summary.audit.summary}"
-    )
+    console.print(" ".join(ingest_report(summary).lines), highlight=False)
 
 
 @app.command()
-def transform(full_refresh: bool = typer.Option(False, help="Rebuild incremental models from scratch.")) -> None:
-    """Run `dbt build` (Prefect flow `transform`)."""
-    from flows.transform import transform as transform_flow
+def transform(
+    full_refresh: bool = typer.Option(False, help="Rebuild incremental models from scratch."),
+    retry_failed: bool = typer.Option(False, help="Re-run only the nodes that failed last time."),
+) -> None:
+    """`dbt build` and publish the marts for readers (without Prefect; the flow `transform` does the same)."""
+    from pulsecast.build import build
 
-    transform_flow(full_refresh=full_refresh)
+    report = build_report(build(get_settings(), full_refresh, retry_failed))
+    show(console, replace(report, tables=report.tables[:1]))  # dbt's own log has already listed every node
 
 
 @app.command()
 def train(
     metric: list[Metric] = typer.Option([], "--metric", help="Target metric (repeatable). Default: all of them."),
-    horizon: int = typer.Option(14, min=1, max=90, help="Days ahead to forecast."),
-    windows: int | None = typer.Option(
-        None, min=3, max=10, help="Rolling-origin backtest windows, half a horizon apart from 4 up. Default: 6."
-    ),
+    horizon: int = option(TrainConfig, "horizon", min=1, max=90),
+    windows: int = option(TrainConfig, "windows", min=3, max=10),
 ) -> None:
     """Forecast every active campaign, brand and the total (Prefect flow `train`); track and register in MLflow."""
-    from flows.train import train as train_flow
-    from ml.training import TrainConfig
+    from pulsecast.flows.train import train as train_flow
 
-    chosen = {"metrics": metric, "windows": windows}
-    config = TrainConfig(horizon=horizon, **{key: value for key, value in chosen.items() if value})
+    config = TrainConfig(horizon=horizon, windows=windows, **({"metrics": metric} if metric else {}))
     runs = train_flow(config)
     console.print(f"Trained {len(runs)} metric(s): {', '.join(runs) or 'none'}. Browse the runs with `make mlflow`.")
 
@@ -148,7 +144,7 @@ def train(
 @app.command()
 def serve(port: int = typer.Option(4200, help="Port of the Prefect server and UI on 127.0.0.1.")) -> None:
     """Start a Prefect server with its UI, the work pool, the deployments of prefect.yaml and a worker."""
-    from flows.serve import serve as serve_deployments
+    from pulsecast.flows.serve import serve as serve_deployments
 
     serve_deployments(port)
 
@@ -156,9 +152,12 @@ def serve(port: int = typer.Option(4200, help="Port of the Prefect server and UI
 @app.command()
 def docs(port: int = typer.Option(8080, help="Port of the docs site on 127.0.0.1.")) -> None:
     """Generate the dbt docs from the warehouse and serve them on 127.0.0.1 (works offline)."""
-    from pulsecast.dbt_docs import serve_docs
+    from pulsecast.build import generate_docs, serve_docs
 
-    serve_docs(get_settings(), port)
+    generate_docs(get_settings())
+    console.print(f"dbt docs on http://127.0.0.1:{port} (Ctrl-C stops)")
+    with suppress(KeyboardInterrupt):
+        serve_docs(port)
 
 
 @app.command()
@@ -179,7 +178,7 @@ def forecast_csv(
     ),
 ) -> None:
     """Forecast your own series with every model (seasonal naive, Prophet, LSTM, ensemble) after backtests."""
-    from ml.forecast_csv import forecast_csv as run_forecast_csv
+    from pulsecast.ml.forecast_csv import forecast_csv as run_forecast_csv
 
     with console.status("backtesting and fitting seasonal_naive, prophet, lstm, ensemble"):
         result = run_forecast_csv(
@@ -214,35 +213,8 @@ def show_status() -> None:
     if state is None:
         console.print(f"Nothing ingested yet; the warehouse would be {settings.warehouse}. Try `pulsecast run`.")
         return
-    counts = Table(title=f"Warehouse {settings.warehouse}")
-    counts.add_column("table")
-    counts.add_column("rows", justify="right")
-    for table, n in state.counts.items():
-        counts.add_row(table, f"{n:,}")
-    console.print(counts)
-    acc = state.accounting
-    verdict = "[green]holds for every file" if acc.holds else f"[red]BROKEN for {', '.join(acc.unbalanced_files)}"
-    console.print(
-        f"Files: {acc.files_loaded} loaded, {acc.files_rejected} rejected, {acc.redeliveries} re-deliveries ignored.\n"
-        f"Rows read {acc.rows_read:,} = loaded {acc.rows_loaded:,} + quarantined {acc.rows_quarantined:,} "
-        f"+ duplicates {acc.rows_duplicate:,}: accounting {verdict}[/]"
-    )
-    if state.top_reasons:
-        reasons = Table(title="Top quarantine reasons")
-        reasons.add_column("reason")
-        reasons.add_column("rows", justify="right")
-        for reason, n in state.top_reasons:
-            reasons.add_row(reason, f"{n:,}")
-        console.print(reasons)
-    runs = Table(title="Recent ingest runs")
-    for column in ("run", "started", "files", "rows loaded", "audit"):
-        runs.add_column(column)
-    for run_id, started, _finished, files, rows, audit in state.recent_runs:
-        runs.add_row(run_id[:12], f"{started:%Y-%m-%d %H:%M:%S}", str(files), f"{rows or 0:,}", audit or "unfinished")
-    console.print(runs)
-    console.print(
-        "Open: Prefect UI `make serve` (http://127.0.0.1:4200), dbt docs `make docs`, MLflow UI `make mlflow`."
-    )
+    show(console, status_report(state, str(settings.warehouse)))
+    console.print(UI_HINT)
 
 
 def main() -> None:

@@ -1,0 +1,148 @@
+"""What a run did, said once: the flows render it as Prefect artifacts, the CLI as terminal tables.
+
+A `Report` is a title, sentences and tables of plain values; each job builds its report from its typed
+result, so the flow's artifact and the CLI's answer can never tell two stories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulsecast.build import BuildResult
+from pulsecast.ingest import RunSummary
+from pulsecast.status import Accounting, Status
+
+DOCS_HINT = "Browse every model, column, test and exposure with `make docs` (http://127.0.0.1:8080)."
+UI_HINT = "Open: Prefect UI `make serve` (http://127.0.0.1:4200), dbt docs `make docs`, MLflow UI `make mlflow`."
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    rows: list[dict[str, Any]]
+    empty: str = "none"
+    """What to say instead of an empty table."""
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    lines: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        parts = [f"## {self.title}", *self.lines]
+        for table in self.tables:
+            parts.append(f"### {table.title}\n\n{markdown_table(table.rows) if table.rows else table.empty}")
+        return "\n\n".join(parts) + "\n"
+
+    def text(self) -> str:
+        """The sentences alone, for a log line."""
+        return " ".join(self.lines)
+
+
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(column, "")) for column in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def accounting(acc: Accounting) -> str:
+    verdict = "holds for every file" if acc.holds else "BROKEN for " + ", ".join(acc.unbalanced_files)
+    return (
+        f"Rows read {acc.rows_read:,} = loaded {acc.rows_loaded:,} + quarantined {acc.rows_quarantined:,} "
+        f"+ duplicates {acc.rows_duplicate:,}: accounting {verdict}."
+    )
+
+
+def ingest_report(summary: RunSummary) -> Report:
+    audit = summary.audit.summary if summary.audit else "not run"
+    files = [
+        {
+            "file": f.file_name,
+            "status": f.status,
+            "read": f.rows_read,
+            "loaded": f.rows_loaded,
+            "quarantined": f.rows_quarantined,
+            "duplicates": f.rows_duplicate,
+            "note": f.reason or "",
+        }
+        for f in summary.files
+    ]
+    return Report(
+        "Ingest",
+        [
+            f"{len(summary.files)} file(s): {summary.total('rows_loaded'):,} loaded, "
+            f"{summary.total('rows_quarantined'):,} quarantined, {summary.total('rows_duplicate'):,} duplicates.",
+            f"Great Expectations audit: {audit}.",
+        ],
+        [Table("Files", files, "No new files.")],
+    )
+
+
+def build_report(result: BuildResult) -> Report:
+    changes = [
+        {"model": c.model, "partitions": c.partitions, "rows deleted": c.rows_deleted, "rows inserted": c.rows_inserted}
+        for c in result.changes
+    ]
+    nodes = [
+        {"type": n.resource_type, "node": n.name, "status": n.status, "seconds": round(n.seconds, 2)}
+        for n in result.nodes
+    ]
+    published = f"marts published to {result.published.name} for readers" if result.published else "nothing published"
+    return Report(
+        f"dbt {result.command}",
+        [
+            f"Nodes: {_counts(result.statuses())}; tests: {_counts(result.statuses('test', 'unit_test'))}; "
+            f"{published}.",
+            DOCS_HINT,
+        ],
+        [
+            Table("Rows changed by incremental models", changes, "None: a full rebuild or nothing new."),
+            Table("Nodes", nodes),
+        ],
+    )
+
+
+def status_report(status: Status, warehouse: str) -> Report:
+    acc = status.accounting
+    runs = [
+        {
+            "run": run_id[:12],
+            "started": f"{started:%Y-%m-%d %H:%M:%S}",
+            "files": files,
+            "rows loaded": rows or 0,
+            "audit": audit or "unfinished",
+        }
+        for run_id, started, _finished, files, rows, audit in status.recent_runs
+    ]
+    return Report(
+        f"Warehouse {warehouse}",
+        [
+            f"Files: {acc.files_loaded:,} loaded, {acc.files_rejected:,} rejected, "
+            f"{acc.redeliveries:,} re-deliveries ignored.",
+            accounting(acc),
+        ],
+        [
+            Table("Rows per table", [{"table": t, "rows": n} for t, n in status.counts.items()]),
+            Table("Top quarantine reasons", [{"reason": r, "rows": n} for r, n in status.top_reasons], "None."),
+            Table("Recent ingest runs", runs),
+        ],
+    )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items())) or "none"
