@@ -55,14 +55,14 @@ def raw(settings: Settings, sql: str, params: list | None = None) -> list[tuple]
 def test_navigation_picks_the_smallest_covering_rollup(metrics: Metrics) -> None:
     assert metrics.trend(Grain.day, [Dimension.campaign]).table == "campaign_daily"
     assert metrics.trend(Grain.hour, [Dimension.brand]).table == "campaign_hourly"
-    assert metrics.trend(Grain.day, [Dimension.device]).table == "int_events_daily"
-    assert metrics.trend(Grain.hour, [Dimension.device]).table == "int_events_hourly"
+    assert metrics.trend(Grain.day, [Dimension.device]).table == "events_daily"
+    assert metrics.trend(Grain.hour, [Dimension.device]).table == "events_hourly"
 
 
 def test_device_filter_navigates_to_the_daily_rollup_of_every_dimension(world: Settings, metrics: Metrics) -> None:
     campaign = raw(world, "SELECT min(campaign_id) FROM raw.events")[0][0]
     answer = metrics.trend(Grain.day, [Dimension.channel], campaigns=[campaign], devices=["mobile"])
-    assert answer.table == "int_events_daily"
+    assert answer.table == "events_daily"
     expected = raw(
         world,
         f"""SELECT date_trunc('day', event_ts), channel, {MEASURE_SQL} FROM raw.events
@@ -83,7 +83,7 @@ def test_monthly_brand_trend_and_window_alignment(world: Settings, metrics: Metr
 
     start = datetime(2026, 10, 1, 9)  # not on a day boundary: only an hourly rollup can answer exactly
     windowed = metrics.trend(Grain.day, start=start, end=date(2026, 10, 3))
-    assert windowed.table in ("campaign_hourly", "int_events_hourly")
+    assert windowed.table in ("campaign_hourly", "events_hourly")
     expected = raw(
         world,
         f"""SELECT date_trunc('day', event_ts), {MEASURE_SQL} FROM raw.events

@@ -75,8 +75,8 @@ ROLLUPS = (
     Rollup("channel_daily", "day", Grain.day, frozenset({Dimension.channel})),
     Rollup("campaign_daily", "day", Grain.day, frozenset({Dimension.campaign, Dimension.brand})),
     Rollup("campaign_hourly", "event_hour", Grain.hour, frozenset({Dimension.campaign, Dimension.brand})),
-    Rollup("int_events_daily", "day", Grain.day, frozenset(Dimension)),
-    Rollup("int_events_hourly", "event_hour", Grain.hour, frozenset(Dimension)),
+    Rollup("events_daily", "day", Grain.day, frozenset(Dimension)),
+    Rollup("events_hourly", "event_hour", Grain.hour, frozenset(Dimension)),
 )
 
 
