@@ -20,7 +20,9 @@ import pandas as pd
 
 
 class Metric(StrEnum):
-    """The target metrics: each has its own MLflow experiment and registered model."""
+    """The target metrics: each has its own MLflow experiment and registered model.
+
+    Each is a measure column of the marts (`pulsecast.measures`; tests/test_measures.py checks it)."""
 
     impressions = "impressions"
     clicks = "clicks"

@@ -1,19 +1,11 @@
-{#- The additive measures every rollup stores, with one type each at every grain: counts BIGINT, money
-    DECIMAL(38, 6), watch time DECIMAL(38, 3). Exact decimals make sums independent of row order, so an
-    incremental build and a full rebuild agree to the last digit. -#}
+{#- The additive measures every rollup stores (var `measures` in dbt_project.yml, their one declaration),
+    name -> SQL type. -#}
 {% macro measure_types() -%}
-    {{ return({
-        'impressions': 'bigint',
-        'clicks': 'bigint',
-        'conversions': 'bigint',
-        'views': 'bigint',
-        'earning_events': 'bigint',
-        'events': 'bigint',
-        'spend': 'decimal(38, 6)',
-        'revenue': 'decimal(38, 6)',
-        'earnings': 'decimal(38, 6)',
-        'watch_seconds': 'decimal(38, 3)',
-    }) }}
+    {%- set types = {} -%}
+    {%- for name, measure in var('measures').items() -%}
+        {%- do types.update({name: measure['type']}) -%}
+    {%- endfor -%}
+    {{ return(types) }}
 {%- endmacro %}
 
 
@@ -36,19 +28,20 @@
 {%- endmacro %}
 
 
-{#- The measures counted and summed from events (stg_events rows), typed as every rollup stores them. -#}
+{#- The measures counted and summed from events (stg_events rows), typed as every rollup stores them: each
+    counts its event_type (or every event) or sums its event column, as var `measures` declares. -#}
 {% macro count_measures() -%}
-    {%- set types = measure_types() -%}
-    cast(count(*) filter (where event_type = 'impression') as {{ types['impressions'] }})   as impressions,
-    cast(count(*) filter (where event_type = 'click') as {{ types['clicks'] }})             as clicks,
-    cast(count(*) filter (where event_type = 'conversion') as {{ types['conversions'] }})   as conversions,
-    cast(count(*) filter (where event_type = 'view') as {{ types['views'] }})               as views,
-    cast(count(*) filter (where event_type = 'earning') as {{ types['earning_events'] }})   as earning_events,
-    cast(count(*) as {{ types['events'] }})                                                 as events,
-    cast(sum(cost) as {{ types['spend'] }})                                                 as spend,
-    cast(sum(revenue) as {{ types['revenue'] }})                                            as revenue,
-    cast(sum(amount) as {{ types['earnings'] }})                                            as earnings,
-    cast(coalesce(sum(watch_seconds), 0) as {{ types['watch_seconds'] }})                   as watch_seconds
+    {%- for name, measure in var('measures').items() %}
+    {% if measure.get('counts') == '*' -%}
+        cast(count(*) as {{ measure['type'] }})
+    {%- elif measure.get('counts') -%}
+        cast(count(*) filter (where event_type = '{{ measure['counts'] }}') as {{ measure['type'] }})
+    {%- elif measure.get('coalesce') is not none -%}
+        cast(coalesce(sum({{ measure['sums'] }}), {{ measure['coalesce'] }}) as {{ measure['type'] }})
+    {%- else -%}
+        cast(sum({{ measure['sums'] }}) as {{ measure['type'] }})
+    {%- endif %} as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 

@@ -8,7 +8,7 @@ from_rollup as (
         select
             sum(impressions) as impression, sum(clicks) as click, sum(conversions) as conversion,
             sum(views) as view, sum(earning_events) as earning
-        from {{ ref('int_events_hourly') }}
+        from {{ ref('events_hourly') }}
     ) on impression, click, conversion, view, earning into name event_type value n
 )
 select coalesce(e.event_type, r.event_type) as event_type, e.n as events, r.n as rolled_up

@@ -43,7 +43,7 @@ NAME_SOURCES = {
     Dimension.campaign: ("campaigns", "campaign_id"),
     Dimension.brand: ("brands", "brand_id"),
     Dimension.channel: ("channel_daily", "channel"),
-    Dimension.device: ("int_events_hourly", "device"),
+    Dimension.device: ("events_hourly", "device"),
 }
 
 

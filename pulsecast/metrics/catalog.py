@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pulsecast import measures
+
 
 class Grain(StrEnum):
     hour = "hour"
@@ -34,20 +36,10 @@ DIMENSION_COLUMNS = {
     Dimension.device: "device",
 }
 
-MEASURES = {
-    "impressions": "BIGINT",
-    "clicks": "BIGINT",
-    "conversions": "BIGINT",
-    "views": "BIGINT",
-    "spend": "DECIMAL(38, 6)",
-    "revenue": "DECIMAL(38, 6)",
-    "earnings": "DECIMAL(38, 6)",
-    "watch_seconds": "DECIMAL(38, 3)",
-}
-"""Additive columns every rollup stores, with the type their sums keep: the marts' types, declared for dbt in
-`dbt_project/macros/measures.sql` (`measure_types`; change both together). Without the cast DuckDB widens a sum
-of BIGINT to HUGEINT, and counts reached JSON as 500.0. Rates are derived from the sums at read time so roll-ups
-stay exact."""
+MEASURES = {name: measure.sql_type for name, measure in measures.MEASURES.items()}
+"""Additive columns every rollup stores, with the type their sums keep: the marts' types, as declared once for
+dbt and Python (`pulsecast.measures`). Without the cast DuckDB widens a sum of BIGINT to HUGEINT, and counts
+reached JSON as 500.0. Rates are derived from the sums at read time so roll-ups stay exact."""
 
 RATES = {
     "ctr": ("clicks", "impressions"),
@@ -75,8 +67,8 @@ ROLLUPS = (
     Rollup("channel_daily", "day", Grain.day, frozenset({Dimension.channel})),
     Rollup("campaign_daily", "day", Grain.day, frozenset({Dimension.campaign, Dimension.brand})),
     Rollup("campaign_hourly", "event_hour", Grain.hour, frozenset({Dimension.campaign, Dimension.brand})),
-    Rollup("int_events_daily", "day", Grain.day, frozenset(Dimension)),
-    Rollup("int_events_hourly", "event_hour", Grain.hour, frozenset(Dimension)),
+    Rollup("events_daily", "day", Grain.day, frozenset(Dimension)),
+    Rollup("events_hourly", "event_hour", Grain.hour, frozenset(Dimension)),
 )
 
 

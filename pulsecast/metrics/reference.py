@@ -10,20 +10,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pulsecast import measures
 from pulsecast.metrics.api import Answer, Metrics
 from pulsecast.metrics.catalog import Dimension, Grain
 
-MEASURES_SQL = """
-    count(*) FILTER (WHERE event_type = 'impression') AS impressions,
-    count(*) FILTER (WHERE event_type = 'click') AS clicks,
-    count(*) FILTER (WHERE event_type = 'conversion') AS conversions,
-    count(*) FILTER (WHERE event_type = 'view') AS views,
-    coalesce(sum(cost), 0) AS spend,
-    coalesce(sum(revenue), 0) AS revenue,
-    coalesce(sum(amount), 0) AS earnings,
-    coalesce(sum(watch_seconds), 0) AS watch_seconds
-"""
-MEASURES = ["impressions", "clicks", "conversions", "views", "spend", "revenue", "earnings", "watch_seconds"]
+
+def _raw_sql(measure: measures.Measure) -> str:
+    """A measure computed straight from raw.events; sums are 0, not null, when no event carries the column."""
+    if measure.counts == measures.EVERY_EVENT:
+        return f"count(*) AS {measure.name}"
+    if measure.counts:
+        return f"count(*) FILTER (WHERE event_type = '{measure.counts}') AS {measure.name}"
+    return f"coalesce(sum({measure.sums}), 0) AS {measure.name}"
+
+
+MEASURES = list(measures.MEASURES)
+"""The measures a trend answer carries, in its column order (every declared measure)."""
+MEASURES_SQL = ", ".join(_raw_sql(measure) for measure in measures.MEASURES.values())
 
 
 @dataclass(frozen=True)

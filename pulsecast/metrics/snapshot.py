@@ -27,14 +27,11 @@ KEEP = 3
 """Snapshots kept on disk; older ones are removed (a reader that still has one open keeps its handle)."""
 
 EXTRA_TABLES = {
-    "int_events_hourly": "int_events_hourly",
-    "int_events_daily": "int_events_daily",
     "stg_campaigns": "campaigns",
     "stg_brands": "brands",
 }
-"""Besides every mart: the hourly and daily rollups that keep every dimension (for aggregate navigation:
-a daily question filtered on device reads the daily one, 24 times smaller) and the dimensions the read API
-checks names against."""
+"""Besides every mart (among them events_hourly and events_daily, the rollups that keep every dimension): the
+dimensions the read API checks names against."""
 
 
 class NoSnapshot(RuntimeError):

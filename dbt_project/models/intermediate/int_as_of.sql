@@ -6,4 +6,4 @@
 select
     max(event_hour)                 as as_of,
     cast(max(event_hour) as date)   as as_of_day
-from {{ ref('int_events_hourly') }}
+from {{ ref('events_hourly') }}

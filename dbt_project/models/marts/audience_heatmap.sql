@@ -15,7 +15,7 @@ activity as (
         isodow(event_hour) - 1          as day_of_week,
         hour(event_hour)                as hour_of_day,
         {{ sum_measures(['impressions', 'clicks', 'conversions', 'views', 'events', 'watch_seconds']) }}
-    from {{ ref('int_events_hourly') }}
+    from {{ ref('events_hourly') }}
     group by all
 )
 

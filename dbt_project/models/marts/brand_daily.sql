@@ -1,5 +1,5 @@
 -- Daily totals per advertiser (brand_id as carried by the events).
--- Incremental: a day is recomputed whole from int_events_daily when any of its rows changed since the watermark.
+-- Incremental: a day is recomputed whole from events_daily when any of its rows changed since the watermark.
 {{
     config(
         materialized='incremental',
@@ -11,7 +11,7 @@
 with
 
 days as (
-    {{ changed_partitions(ref('int_events_daily'), 'day') }}
+    {{ changed_partitions(ref('events_daily'), 'day') }}
 ),
 
 per_brand as (

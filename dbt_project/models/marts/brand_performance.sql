@@ -12,7 +12,7 @@ per_brand as (
         brand_id,
         {{ sum_measures() }},
         {{ sum_measures(where='day >= (select as_of_day - 6 from as_of)', suffix='_last_7_days') }}
-    from {{ ref('int_events_daily') }}
+    from {{ ref('events_daily') }}
     where brand_id is not null
     group by brand_id
 ),

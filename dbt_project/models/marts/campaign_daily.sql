@@ -1,7 +1,7 @@
 -- Daily totals per campaign: the additive counts and sums every rate is derived from.
 -- Rates are not stored: CTR = clicks / impressions, CPA = spend / conversions, ROAS = revenue / spend.
 --
--- Incremental: a (day, campaign) is recomputed from int_events_daily when its rows changed since the
+-- Incremental: a (day, campaign) is recomputed from events_daily when its rows changed since the
 -- watermark, and every day of a campaign whose dimension row was (re)loaded since then, so a renamed
 -- campaign is renamed everywhere, as a full rebuild would.
 {{
@@ -17,23 +17,23 @@ with
 {% if is_incremental() %}
 changed_keys as (
     select distinct day, campaign_id
-    from {{ ref('int_events_daily') }}
+    from {{ ref('events_daily') }}
     where last_loaded_at > {{ watermark() }}
     union
     select daily.day, daily.campaign_id
-    from {{ ref('int_events_daily') }} as daily
+    from {{ ref('events_daily') }} as daily
     join {{ ref('stg_campaigns') }} as campaigns using (campaign_id)
     where campaigns.loaded_at > {{ watermark() }}
 ),
 
 days as (
     select daily.*
-    from {{ ref('int_events_daily') }} as daily
+    from {{ ref('events_daily') }} as daily
     join changed_keys using (day, campaign_id)
 ),
 {% else %}
 days as (
-    select * from {{ ref('int_events_daily') }}
+    select * from {{ ref('events_daily') }}
 ),
 {% endif %}
 

@@ -1,5 +1,5 @@
 -- Hourly totals per campaign: the finest trend a campaign dashboard shows, and the base of the last-hour marts.
--- Incremental: an hour is recomputed whole from int_events_hourly when any of its rows changed since the watermark.
+-- Incremental: an hour is recomputed whole from events_hourly when any of its rows changed since the watermark.
 {{
     config(
         materialized='incremental',
@@ -11,7 +11,7 @@
 with
 
 hours as (
-    {{ changed_partitions(ref('int_events_hourly'), 'event_hour') }}
+    {{ changed_partitions(ref('events_hourly'), 'event_hour') }}
 ),
 
 per_campaign as (

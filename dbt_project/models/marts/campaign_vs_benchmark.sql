@@ -9,7 +9,7 @@ per_channel as (
         campaign_id,
         channel,
         {{ sum_measures(['impressions', 'clicks', 'conversions', 'spend', 'revenue']) }}
-    from {{ ref('int_events_daily') }}
+    from {{ ref('events_daily') }}
     group by campaign_id, channel
 )
 

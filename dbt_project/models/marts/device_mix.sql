@@ -8,7 +8,7 @@
 with
 
 daily as (
-    select * from {{ ref('int_events_daily') }}
+    select * from {{ ref('events_daily') }}
 ),
 
 overall as (

@@ -23,14 +23,14 @@ windows as (
     union all
     select 'last_30_days', 4, cast(as_of_day - 29 as timestamp) from as_of
     union all
-    select 'all_time', 5, (select min(event_hour) from {{ ref('int_events_hourly') }}) from as_of
+    select 'all_time', 5, (select min(event_hour) from {{ ref('events_hourly') }}) from as_of
 ),
 
 last_hour_totals as (
     select
         'last_hour' as window_name,
         {{ sum_measures() }}
-    from {{ ref('int_events_hourly') }}
+    from {{ ref('events_hourly') }}
     where event_hour = (select as_of from as_of)
 ),
 
@@ -40,7 +40,7 @@ daily_window_totals as (
         windows.window_name,
         {{ sum_measures() }}
     from windows
-    join {{ ref('int_events_daily') }} as daily
+    join {{ ref('events_daily') }} as daily
         on daily.day >= cast(windows.window_start as date)
     where windows.window_name <> 'last_hour'
     group by windows.window_name

@@ -5,6 +5,6 @@ select
     cast(hour(event_hour) as integer)   as hour_of_day,
     device,
     {{ sum_measures(['views', 'watch_seconds']) }}
-from {{ ref('int_events_hourly') }}
+from {{ ref('events_hourly') }}
 where views > 0
 group by all

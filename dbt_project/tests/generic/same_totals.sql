@@ -1,6 +1,8 @@
 {#- Fails when the model's column sums differ from another relation's: a rollup must neither lose nor
-    double count anything. `compare_to` is a ref() or source(); `measures` the columns summed in both. -#}
-{% test same_totals(model, compare_to, measures) %}
+    double count anything. `compare_to` is a ref() or source(); `measures` the columns summed in both
+    (default: every measure, var `measures`). -#}
+{% test same_totals(model, compare_to, measures=none) %}
+{%- set measures = measures or all_measures() -%}
 with
 here as (
     select {% for m in measures %}coalesce(sum({{ m }}), 0) as {{ m }}{{ ',' if not loop.last }}{% endfor %}

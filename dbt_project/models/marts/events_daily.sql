@@ -1,5 +1,5 @@
 -- The hourly rollup summed per UTC day: 24 times smaller, so daily marts and all-time totals read it instead.
--- A day is recomputed whole from int_events_hourly when any of its hours changed since this table's watermark.
+-- A day is recomputed whole from events_hourly when any of its hours changed since this table's watermark.
 {{
     config(
         materialized='incremental',
@@ -11,7 +11,7 @@
 with
 
 hours as (
-    {{ changed_partitions(ref('int_events_hourly'), 'event_date') }}
+    {{ changed_partitions(ref('events_hourly'), 'event_date') }}
 ),
 
 rolled_up as (
