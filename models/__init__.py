@@ -12,6 +12,6 @@ load torch or Prophet):
   nested intervals).
 - `frequency`, `prepare`: frequency inference and the explicit repairs (snapping, duplicates, gaps).
 - `seasonal_naive`, `prophet_model`, `lstm`: the members; `fallback`: the screening and baseline fallback
-  they share.
+  they and the ensemble share.
 - `combination`, `ensemble`: backtest-weighted, conformally calibrated combination of the members.
 """

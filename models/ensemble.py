@@ -58,10 +58,10 @@ from pulsecast.models.combination import (
     pooled_weights,
     qualifying,
 )
-from pulsecast.models.fallback import unusable_reason
+from pulsecast.models.fallback import screen
 from pulsecast.models.lstm import LSTMModel
 from pulsecast.models.metrics import mase_scales, score
-from pulsecast.models.prepare import PreparedSeries, prepare
+from pulsecast.models.prepare import PreparedSeries
 from pulsecast.models.prophet_model import ProphetModel
 from pulsecast.models.seasonal_naive import SeasonalNaive
 
@@ -157,18 +157,10 @@ class Ensemble:
         `screen`, `backtest` and `assemble` are `fit` in parts, for callers that fit members elsewhere (the
         train flow backtests each local member per series in its own task and the global LSTM once).
         """
-        series = prepare(df, self.freq)
-        self.freq_, self.season_length_ = series.freq, series.season_length
-        needed = self.min_length(series.season_length)
-        self.fallbacks = {
-            str(uid): reason
-            for uid, y in series.df.groupby("unique_id")["y"]
-            if (reason := unusable_reason(y.to_numpy(), needed)) is not None
-        }
-        usable = PreparedSeries(
-            series.df[~series.df["unique_id"].isin(self.fallbacks)], series.freq, series.season_length
-        )
-        return series, usable
+        screened = screen(df, self.freq, self.min_length)
+        self.freq_, self.season_length_ = screened.series.freq, screened.series.season_length
+        self.fallbacks = screened.fallbacks
+        return screened.series, screened.usable
 
     def backtest(self, usable: PreparedSeries, members: Mapping[str, ModelFactory]) -> pd.DataFrame:
         """Rolling-origin backtests of `members` (a subset of `self.members`) on screened series."""
