@@ -24,7 +24,6 @@ from pulsecast.models.seasonal_naive import SeasonalNaive
 from pulsecast.models.stacked import Stacked
 
 FREQ = "D"
-GLOBAL_MEMBERS = frozenset({"lstm"})
 _CODE = [Path(__file__).resolve().parent.parent / "models", Path(__file__).resolve()]
 
 
@@ -70,14 +69,21 @@ class TrainConfig(BaseModel):
         return Ensemble(FREQ, horizon=self.horizon, members=self.members(), n_windows=self.windows, seed=self.seed)
 
     def local_members(self) -> dict[str, ModelFactory]:
-        return {name: factory for name, factory in self.members().items() if name not in GLOBAL_MEMBERS}
+        """The members fitted one series per task (`Forecaster.is_global` false)."""
+        return {name: factory for name, factory in self.members().items() if not is_global(factory)}
 
     def global_members(self) -> dict[str, ModelFactory]:
-        return {name: factory for name, factory in self.members().items() if name in GLOBAL_MEMBERS}
+        """The members fitted once on every series of a metric (`Forecaster.is_global` true)."""
+        return {name: factory for name, factory in self.members().items() if is_global(factory)}
 
     def key(self) -> str:
         """What changes the models: everything except which metrics are trained."""
         return hashlib.sha256(self.model_dump_json(exclude={"metrics"}).encode()).hexdigest()[:12]
+
+
+def is_global(factory: ModelFactory) -> bool:
+    """Whether the forecaster `factory` builds is global; building an unfitted one costs nothing (but imports it)."""
+    return factory(FREQ).is_global
 
 
 @cache

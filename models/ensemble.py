@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -103,7 +103,10 @@ class Ensemble:
     Fitted attributes: `members_` (name -> fitted member), `weights_` (index unique_id, one column per
     member), `corrections_` (unique_id, level, correction), `backtest_` (long backtest of members and
     ensemble), `scores_` (`models.metrics.score` of `backtest_`), `fallbacks`, `freq_`, `season_length_`.
+    Global: its weights are pooled over all the series it is fitted on.
     """
+
+    is_global: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,10 @@ class GuardedForecaster(ABC):
 
     Subclasses implement `_fit` (returning the series they failed on, with reasons) and `_predict` (the
     forecast columns for the series they fitted, in any row order); `finalize` enforces the contract.
+    Local by default (`is_global`): a global subclass says so.
     """
+
+    is_global: ClassVar[bool] = False
 
     def __init__(self, freq: str | None = None) -> None:
         self.freq = freq

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,8 @@ class LSTMModel(GuardedForecaster):
     any h <= horizon, and the `levels` given here (their quantiles are what it learns). `country_holidays`
     marks that country's public holidays (daily or finer steps; None for none).
     """
+
+    is_global: ClassVar[bool] = True
 
     def __init__(
         self,
