@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -17,10 +17,7 @@ from pydantic import BaseModel, Field
 
 from pulsecast.ml.series import Metric
 from pulsecast.models.base import LEVELS, Forecaster, ModelFactory
-from pulsecast.models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble
-from pulsecast.models.lstm import LSTMModel
-from pulsecast.models.prophet_model import ProphetModel
-from pulsecast.models.seasonal_naive import SeasonalNaive
+from pulsecast.models.ensemble import DEFAULT_WINDOWS, Ensemble, default_members
 from pulsecast.models.stacked import Stacked
 
 FREQ = "D"
@@ -52,18 +49,8 @@ class TrainConfig(BaseModel):
     seed: int = 0
 
     def members(self) -> dict[str, ModelFactory]:
-        return {
-            BASELINE: SeasonalNaive,
-            "prophet": partial(ProphetModel, seed=self.seed),
-            "lstm": partial(
-                LSTMModel,
-                horizon=self.horizon,
-                levels=LEVELS,
-                epochs=self.lstm_epochs,
-                networks=self.lstm_networks,
-                seed=self.seed,
-            ),
-        }
+        """The ensemble's members (`models.ensemble.default_members`) with this run's LSTM settings."""
+        return default_members(self.horizon, LEVELS, self.seed, epochs=self.lstm_epochs, networks=self.lstm_networks)
 
     def ensemble(self) -> Ensemble:
         return Ensemble(FREQ, horizon=self.horizon, members=self.members(), n_windows=self.windows, seed=self.seed)

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -59,7 +59,6 @@ from pulsecast.models.combination import (
     qualifying,
 )
 from pulsecast.models.fallback import screen
-from pulsecast.models.lstm import LSTMModel
 from pulsecast.models.metrics import mase_scales, score
 from pulsecast.models.prepare import PreparedSeries
 from pulsecast.models.prophet_model import ProphetModel
@@ -71,13 +70,29 @@ DEFAULT_WINDOWS = 6
 _BACKTEST_KEYS = ["unique_id", "ds", "cutoff", "window", "y"]
 
 
-def default_members(horizon: int, levels: Sequence[int] = LEVELS, seed: int = 0) -> dict[str, ModelFactory]:
-    """seasonal_naive, prophet and lstm, as the CLI and the benchmark use them."""
+def default_members(
+    horizon: int, levels: Sequence[int] = LEVELS, seed: int = 0, **lstm: Any
+) -> dict[str, ModelFactory]:
+    """The ensemble's members, the one list of them: seasonal_naive, prophet and lstm, as the CLI, the train flow
+    and the benchmark use them. `lstm` holds further `LSTMModel` settings (the train flow sets epochs and
+    networks); unset, the model's own defaults apply.
+
+    Building a member imports its model, not building the list: Prophet loads on its first fit
+    (`prophet_model.prophet_class`) and torch with the first LSTM (`lstm_model`), so reading the list, or this
+    module's constants, stays cheap.
+    """
     return {
         BASELINE: SeasonalNaive,
         "prophet": partial(ProphetModel, seed=seed),
-        "lstm": partial(LSTMModel, horizon=horizon, levels=levels, seed=seed),
+        "lstm": partial(lstm_model, horizon=horizon, levels=levels, seed=seed, **lstm),
     }
+
+
+def lstm_model(freq: str | None = None, **settings: Any) -> Forecaster:
+    """`LSTMModel(freq, **settings)`, imported here because importing it loads torch (seconds)."""
+    from pulsecast.models.lstm import LSTMModel
+
+    return LSTMModel(freq, **settings)
 
 
 def default_step(horizon: int, n_windows: int) -> int:
