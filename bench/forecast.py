@@ -3,7 +3,8 @@
     .venv/bin/python bench/forecast.py [--origins 5] [--skip-world] [--skip-throughput] [--only PART]
 
 `--only wiki|world|throughput` runs that part alone (e.g. `--only throughput` after a change that must not
-slow the models down).
+slow the models down). The figures behind the forecasting choices, and how each was measured, are in
+docs/forecasting.md.
 
 Accuracy is measured honestly: at each of `--origins` rolling origins the whole ensemble (its own inner
 backtests, weights and calibration included) is fitted on the data before the origin only, and every model

@@ -16,23 +16,15 @@ fit(df):
 5. every member refitted on all the data.
 predict(h) averages the members' quantiles with those weights and applies the corrections.
 
-Why pooled, not per series and shrunk toward equal (as before): a series has 2-3 backtest windows of h points,
-so its own member ranking is mostly noise (its windows rarely agree), and equal shares pull in a member that
-is clearly worse everywhere (Prophet on the campaign data). Measured with cross-fitted backtests of the demo
-world's training (23 series per metric, h = 14, 3 windows), per-series inverse MASE shrunk 0.3 toward equal
-scored MASE 0.959 / 0.937 / 1.061 / 1.009 / 1.181 on impressions / clicks / conversions / spend / revenue
-against 0.937 / 0.899 / 1.005 / 0.963 / 1.094 pooled; per-series weights pulled 0.7 or 0.85 toward the pooled
-ones did no better. Minimising the combination's error directly, rather than weighing each member by its
-own error, also lets a weaker member in where its errors offset the others'.
+Why pooled weights, not each series' own: a series has a few backtest windows of h points, so its own member
+ranking is mostly noise (its windows rarely agree), and equal shares would pull in a member that is clearly
+worse everywhere. Minimising the combination's error directly, rather than weighing each member by its own
+error, also lets a weaker member in where its errors offset the others'.
 
-Why six windows half a horizon apart (was three, a horizon apart): weights learned from three windows swing
-from origin to origin (on the wiki series one origin's inner backtests gave seasonal naive everything), and
-the ensemble lost to its best member. Six overlapping windows cover little more history but average out a
-bad window: measured out of sample (bench/forecast.py's wiki, 5 outer origins, h = 30), ensemble MASE 0.618
-with three windows, 0.608 with five a horizon apart, 0.590 with six half a horizon apart, against the LSTM's
-0.594 and 0.5905 for the best fixed weights in hindsight; on the demo world's training the ensemble went
-from losing to the LSTM on three metrics of five to beating it on three and tying (within 0.001) on two.
-The price is twice the backtest fits.
+Why six windows half a horizon apart: weights learned from a few windows swing from origin to origin, and
+the ensemble then loses to its best member. Six overlapping windows cover little more history than three but
+average out a bad window; the price is twice the backtest fits. The measurements behind both choices are in
+docs/forecasting.md.
 
 `backtest_` also holds the ensemble's own backtest rows, cross-fitted: each window is combined and
 calibrated with weights and corrections learned only on the windows that do not overlap it, so its scores
