@@ -1,6 +1,10 @@
 """Forecast accuracy and throughput, Pulsecast's models beside seasonal naive and default Prophet in one run.
 
-    .venv/bin/python bench/forecast.py [--origins 5] [--skip-world] [--skip-throughput]
+    .venv/bin/python bench/forecast.py [--origins 5] [--skip-world] [--skip-throughput] [--only PART]
+
+`--only wiki|world|throughput` runs that part alone (e.g. `--only throughput` after a change that must not
+slow the models down). The figures behind the forecasting choices, and how each was measured, are in
+docs/forecasting.md.
 
 Accuracy is measured honestly: at each of `--origins` rolling origins the whole ensemble (its own inner
 backtests, weights and calibration included) is fitted on the data before the origin only, and every model
@@ -42,6 +46,7 @@ from pulsecast.models.prophet_model import PROPHET_DEFAULTS, ProphetModel, proph
 
 WIKI = Path(__file__).resolve().parents[2] / "shared" / "data" / "wiki_pageviews_r_daily.csv"
 console = Console(width=140)
+PARTS = ("wiki", "world", "throughput")
 DefaultProphet = partial(ProphetModel, country_holidays=None, uncertainty_samples=1000, **PROPHET_DEFAULTS)
 
 
@@ -162,14 +167,18 @@ def main() -> None:
     parser.add_argument("--origins", type=int, default=5)
     parser.add_argument("--skip-world", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--only", choices=PARTS, help="run this part alone")
     args = parser.parse_args()
+    skipped = {"world": args.skip_world, "throughput": args.skip_throughput}
+    parts = [args.only] if args.only else [part for part in PARTS if not skipped.get(part)]
     logging.basicConfig(level=logging.WARNING)
-    accuracy("wiki_pageviews_r_daily", pd.read_csv(WIKI), h=30, origins=args.origins)
     end = datetime(2026, 11, 1, tzinfo=UTC)
-    if not args.skip_world:
+    if "wiki" in parts:
+        accuracy("wiki_pageviews_r_daily", pd.read_csv(WIKI), h=30, origins=args.origins)
+    if "world" in parts:
         world = campaign_series(WorldConfig(seed=11, days=150, campaigns=24, events_per_day=6000, end=end), 80)
         accuracy("generated world", world, h=14, origins=3)
-    if not args.skip_throughput:
+    if "throughput" in parts:
         world = campaign_series(WorldConfig(seed=12, days=120, campaigns=60, events_per_day=12000, end=end), 60)
         throughput(world, h=14, n_series=100)
 

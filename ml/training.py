@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -17,14 +17,10 @@ from pydantic import BaseModel, Field
 
 from pulsecast.ml.series import Metric
 from pulsecast.models.base import LEVELS, Forecaster, ModelFactory
-from pulsecast.models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble
-from pulsecast.models.lstm import LSTMModel
-from pulsecast.models.prophet_model import ProphetModel
-from pulsecast.models.seasonal_naive import SeasonalNaive
+from pulsecast.models.ensemble import DEFAULT_WINDOWS, Ensemble, default_members
 from pulsecast.models.stacked import Stacked
 
 FREQ = "D"
-GLOBAL_MEMBERS = frozenset({"lstm"})
 _CODE = [Path(__file__).resolve().parent.parent / "models", Path(__file__).resolve()]
 
 
@@ -53,31 +49,28 @@ class TrainConfig(BaseModel):
     seed: int = 0
 
     def members(self) -> dict[str, ModelFactory]:
-        return {
-            BASELINE: SeasonalNaive,
-            "prophet": partial(ProphetModel, seed=self.seed),
-            "lstm": partial(
-                LSTMModel,
-                horizon=self.horizon,
-                levels=LEVELS,
-                epochs=self.lstm_epochs,
-                networks=self.lstm_networks,
-                seed=self.seed,
-            ),
-        }
+        """The ensemble's members (`models.ensemble.default_members`) with this run's LSTM settings."""
+        return default_members(self.horizon, LEVELS, self.seed, epochs=self.lstm_epochs, networks=self.lstm_networks)
 
     def ensemble(self) -> Ensemble:
         return Ensemble(FREQ, horizon=self.horizon, members=self.members(), n_windows=self.windows, seed=self.seed)
 
     def local_members(self) -> dict[str, ModelFactory]:
-        return {name: factory for name, factory in self.members().items() if name not in GLOBAL_MEMBERS}
+        """The members fitted one series per task (`Forecaster.is_global` false)."""
+        return {name: factory for name, factory in self.members().items() if not is_global(factory)}
 
     def global_members(self) -> dict[str, ModelFactory]:
-        return {name: factory for name, factory in self.members().items() if name in GLOBAL_MEMBERS}
+        """The members fitted once on every series of a metric (`Forecaster.is_global` true)."""
+        return {name: factory for name, factory in self.members().items() if is_global(factory)}
 
     def key(self) -> str:
         """What changes the models: everything except which metrics are trained."""
         return hashlib.sha256(self.model_dump_json(exclude={"metrics"}).encode()).hexdigest()[:12]
+
+
+def is_global(factory: ModelFactory) -> bool:
+    """Whether the forecaster `factory` builds is global; building an unfitted one costs nothing (but imports it)."""
+    return factory(FREQ).is_global
 
 
 @cache

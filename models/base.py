@@ -11,7 +11,7 @@ series and step, and the intervals always nest: lo_95 <= lo_80 <= yhat <= hi_80 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, Self
+from typing import ClassVar, Protocol, Self
 
 import numpy as np
 import pandas as pd
@@ -26,8 +26,13 @@ class Forecaster(Protocol):
     `fallbacks` maps each series the model could not use to the reason it was forecast by the seasonal-naive
     baseline instead (too short, constant, all zero, or the model failed on it). `X_df` carries future values
     of exogenous columns for models fitted with regressors; the others ignore it.
+
+    `is_global` says how a fit treats several series. A local forecaster (seasonal naive, Prophet) fits each
+    series on its own, so fitting it one series at a time gives the same model: the train flow fans it out per
+    series. A global one (the LSTM) learns from every series at once, so it is fitted once on all of them.
     """
 
+    is_global: ClassVar[bool]
     fallbacks: dict[str, str]
 
     def fit(self, df: pd.DataFrame) -> Self: ...

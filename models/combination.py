@@ -30,10 +30,10 @@ def pooled_weights(backtest: pd.DataFrame, scales: pd.Series, members: Sequence[
     deviations on the simplex: minimise sum_i c_i |y_i - X_i w| subject to sum(w) = 1, w >= 0, with
     c_i = 1 / (scale * points in the window * windows of the series * series). scipy's HiGHS solves its dual,
     maximise y.l + m subject to X'l + m <= 0 and |l_i| <= c_i, whose k rows (one per member) carry the optimal
-    weights as their multipliers: the primal has a row per backtest point and took minutes for 90,000 points,
-    the dual under a second. `backtest` is the long member backtest (unique_id, window, ds, model, y, yhat),
-    `scales` the MASE denominators indexed by (unique_id, window). Points whose scale is zero or unknown are
-    left out; with none left, the baseline takes everything.
+    weights as their multipliers: the primal has a row per backtest point, the dual one per member, so the dual
+    is far faster on a metric's backtest (docs/forecasting.md). `backtest` is the long member backtest
+    (unique_id, window, ds, model, y, yhat), `scales` the MASE denominators indexed by (unique_id, window).
+    Points whose scale is zero or unknown are left out; with none left, the baseline takes everything.
     """
     wide = (
         backtest.pivot_table(index=["unique_id", "window", "ds", "y"], columns="model", values="yhat", aggfunc="first")

@@ -16,23 +16,15 @@ fit(df):
 5. every member refitted on all the data.
 predict(h) averages the members' quantiles with those weights and applies the corrections.
 
-Why pooled, not per series and shrunk toward equal (as before): a series has 2-3 backtest windows of h points,
-so its own member ranking is mostly noise (its windows rarely agree), and equal shares pull in a member that
-is clearly worse everywhere (Prophet on the campaign data). Measured with cross-fitted backtests of the demo
-world's training (23 series per metric, h = 14, 3 windows), per-series inverse MASE shrunk 0.3 toward equal
-scored MASE 0.959 / 0.937 / 1.061 / 1.009 / 1.181 on impressions / clicks / conversions / spend / revenue
-against 0.937 / 0.899 / 1.005 / 0.963 / 1.094 pooled; per-series weights pulled 0.7 or 0.85 toward the pooled
-ones did no better. Minimising the combination's error directly, rather than weighing each member by its
-own error, also lets a weaker member in where its errors offset the others'.
+Why pooled weights, not each series' own: a series has a few backtest windows of h points, so its own member
+ranking is mostly noise (its windows rarely agree), and equal shares would pull in a member that is clearly
+worse everywhere. Minimising the combination's error directly, rather than weighing each member by its own
+error, also lets a weaker member in where its errors offset the others'.
 
-Why six windows half a horizon apart (was three, a horizon apart): weights learned from three windows swing
-from origin to origin (on the wiki series one origin's inner backtests gave seasonal naive everything), and
-the ensemble lost to its best member. Six overlapping windows cover little more history but average out a
-bad window: measured out of sample (bench/forecast.py's wiki, 5 outer origins, h = 30), ensemble MASE 0.618
-with three windows, 0.608 with five a horizon apart, 0.590 with six half a horizon apart, against the LSTM's
-0.594 and 0.5905 for the best fixed weights in hindsight; on the demo world's training the ensemble went
-from losing to the LSTM on three metrics of five to beating it on three and tying (within 0.001) on two.
-The price is twice the backtest fits.
+Why six windows half a horizon apart: weights learned from a few windows swing from origin to origin, and
+the ensemble then loses to its best member. Six overlapping windows cover little more history than three but
+average out a bad window; the price is twice the backtest fits. The measurements behind both choices are in
+docs/forecasting.md.
 
 `backtest_` also holds the ensemble's own backtest rows, cross-fitted: each window is combined and
 calibrated with weights and corrections learned only on the windows that do not overlap it, so its scores
@@ -43,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -58,10 +50,9 @@ from pulsecast.models.combination import (
     pooled_weights,
     qualifying,
 )
-from pulsecast.models.fallback import unusable_reason
-from pulsecast.models.lstm import LSTMModel
+from pulsecast.models.fallback import screen
 from pulsecast.models.metrics import mase_scales, score
-from pulsecast.models.prepare import PreparedSeries, prepare
+from pulsecast.models.prepare import PreparedSeries
 from pulsecast.models.prophet_model import ProphetModel
 from pulsecast.models.seasonal_naive import SeasonalNaive
 
@@ -71,13 +62,29 @@ DEFAULT_WINDOWS = 6
 _BACKTEST_KEYS = ["unique_id", "ds", "cutoff", "window", "y"]
 
 
-def default_members(horizon: int, levels: Sequence[int] = LEVELS, seed: int = 0) -> dict[str, ModelFactory]:
-    """seasonal_naive, prophet and lstm, as the CLI and the benchmark use them."""
+def default_members(
+    horizon: int, levels: Sequence[int] = LEVELS, seed: int = 0, **lstm: Any
+) -> dict[str, ModelFactory]:
+    """The ensemble's members, the one list of them: seasonal_naive, prophet and lstm, as the CLI, the train flow
+    and the benchmark use them. `lstm` holds further `LSTMModel` settings (the train flow sets epochs and
+    networks); unset, the model's own defaults apply.
+
+    Building a member imports its model, not building the list: Prophet loads on its first fit
+    (`prophet_model.prophet_class`) and torch with the first LSTM (`lstm_model`), so reading the list, or this
+    module's constants, stays cheap.
+    """
     return {
         BASELINE: SeasonalNaive,
         "prophet": partial(ProphetModel, seed=seed),
-        "lstm": partial(LSTMModel, horizon=horizon, levels=levels, seed=seed),
+        "lstm": partial(lstm_model, horizon=horizon, levels=levels, seed=seed, **lstm),
     }
+
+
+def lstm_model(freq: str | None = None, **settings: Any) -> Forecaster:
+    """`LSTMModel(freq, **settings)`, imported here because importing it loads torch (seconds)."""
+    from pulsecast.models.lstm import LSTMModel
+
+    return LSTMModel(freq, **settings)
 
 
 def default_step(horizon: int, n_windows: int) -> int:
@@ -103,7 +110,10 @@ class Ensemble:
     Fitted attributes: `members_` (name -> fitted member), `weights_` (index unique_id, one column per
     member), `corrections_` (unique_id, level, correction), `backtest_` (long backtest of members and
     ensemble), `scores_` (`models.metrics.score` of `backtest_`), `fallbacks`, `freq_`, `season_length_`.
+    Global: its weights are pooled over all the series it is fitted on.
     """
+
+    is_global: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -157,18 +167,10 @@ class Ensemble:
         `screen`, `backtest` and `assemble` are `fit` in parts, for callers that fit members elsewhere (the
         train flow backtests each local member per series in its own task and the global LSTM once).
         """
-        series = prepare(df, self.freq)
-        self.freq_, self.season_length_ = series.freq, series.season_length
-        needed = self.min_length(series.season_length)
-        self.fallbacks = {
-            str(uid): reason
-            for uid, y in series.df.groupby("unique_id")["y"]
-            if (reason := unusable_reason(y.to_numpy(), needed)) is not None
-        }
-        usable = PreparedSeries(
-            series.df[~series.df["unique_id"].isin(self.fallbacks)], series.freq, series.season_length
-        )
-        return series, usable
+        screened = screen(df, self.freq, self.min_length)
+        self.freq_, self.season_length_ = screened.series.freq, screened.series.season_length
+        self.fallbacks = screened.fallbacks
+        return screened.series, screened.usable
 
     def backtest(self, usable: PreparedSeries, members: Mapping[str, ModelFactory]) -> pd.DataFrame:
         """Rolling-origin backtests of `members` (a subset of `self.members`) on screened series."""

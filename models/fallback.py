@@ -1,15 +1,18 @@
-"""Fallback handling shared by the learned models: one unusable or failing series never fails the others.
+"""Screening and fallback shared by the learned models and the ensemble: one unusable or failing series never
+fails the others.
 
-A series that is all zero, constant, or shorter than the model needs is not handed to the model at all; a
-series the model fails on is caught. Both are forecast by `SeasonalNaive` and listed in `fallbacks` with
-the reason, so callers can report exactly which forecasts are baseline forecasts and why.
+A series that is all zero, constant, or shorter than the model needs is not handed to the model at all
+(`screen`, the one place that decides it); a series the model fails on is caught. Both are forecast by
+`SeasonalNaive` and listed in `fallbacks` with the reason, so callers can report exactly which forecasts are
+baseline forecasts and why.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Self
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -30,12 +33,41 @@ def unusable_reason(y: np.ndarray, min_length: int) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Screened:
+    """Prepared series split by `screen`: what a model may be fitted on, and why the rest may not."""
+
+    series: PreparedSeries
+    """Every series, prepared."""
+    usable: PreparedSeries
+    """The series long and varied enough for the model."""
+    fallbacks: dict[str, str]
+    """{unique_id: reason} for the others, which the seasonal-naive baseline forecasts."""
+
+
+def screen(df: pd.DataFrame, freq: str | None, min_length: Callable[[int], int]) -> Screened:
+    """Prepare `df` and set aside every series `unusable_reason` rejects; `min_length` maps the season length
+    to the fewest points a series needs (each model and the ensemble need a different number)."""
+    series = prepare(df, freq)
+    needed = min_length(series.season_length)
+    fallbacks = {
+        str(uid): reason
+        for uid, y in series.df.groupby("unique_id")["y"]
+        if (reason := unusable_reason(y.to_numpy(), needed)) is not None
+    }
+    usable = series.df[~series.df["unique_id"].isin(fallbacks)]
+    return Screened(series, PreparedSeries(usable, series.freq, series.season_length), fallbacks)
+
+
 class GuardedForecaster(ABC):
     """Prepares input, screens series, fits the model on the usable ones and the baseline on the rest.
 
     Subclasses implement `_fit` (returning the series they failed on, with reasons) and `_predict` (the
     forecast columns for the series they fitted, in any row order); `finalize` enforces the contract.
+    Local by default (`is_global`): a global subclass says so.
     """
+
+    is_global: ClassVar[bool] = False
 
     def __init__(self, freq: str | None = None) -> None:
         self.freq = freq
@@ -46,18 +78,12 @@ class GuardedForecaster(ABC):
         return max(2 * season_length, 8)
 
     def fit(self, df: pd.DataFrame) -> Self:
-        series = prepare(df, self.freq)
+        screened = screen(df, self.freq, self.min_length)
+        series, usable, reasons = screened.series, screened.usable.df, screened.fallbacks
         self.freq_, self.season_length_ = series.freq, series.season_length
-        needed = self.min_length(series.season_length)
-        reasons = {
-            str(uid): reason
-            for uid, y in series.df.groupby("unique_id")["y"]
-            if (reason := unusable_reason(y.to_numpy(), needed)) is not None
-        }
-        usable = series.df[~series.df["unique_id"].isin(reasons)]
         if not usable.empty:
             try:
-                reasons |= self._fit(PreparedSeries(usable, series.freq, series.season_length))
+                reasons |= self._fit(screened.usable)
             except Exception as error:  # a failing model must not take the other series down with it
                 reasons |= {str(uid): f"{type(self).__name__} failed: {error}" for uid in usable["unique_id"].unique()}
         self._fitted = bool(set(usable["unique_id"]) - set(reasons))

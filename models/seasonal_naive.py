@@ -8,7 +8,7 @@ should. It accepts any series with at least one value, which is why it is the fa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,8 @@ MIN_DIFFERENCES = 20
 
 class SeasonalNaive:
     """y(T+k) = y(T+k-m*ceil(k/m)), with m from the frequency; naive (m=1) when a series has under two seasons."""
+
+    is_global: ClassVar[bool] = False
 
     def __init__(self, freq: str | None = None, *, season_length: int | None = None) -> None:
         self.freq = freq

@@ -7,7 +7,7 @@ puts those fitted parts back together so the ensemble can treat them as a single
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Self
+from typing import ClassVar, Self
 
 import pandas as pd
 
@@ -18,8 +18,10 @@ class Stacked:
     """A `Forecaster` over parts keyed by the series each one covers (a tuple of unique_ids per part).
 
     `fit` refits every part on its own series only; `predict` concatenates the parts' forecasts, handing each
-    part the rows of `X_df` that concern its series.
+    part the rows of `X_df` that concern its series. Local: each part is fitted on its own series only.
     """
+
+    is_global: ClassVar[bool] = False
 
     def __init__(self, parts: Mapping[tuple[str, ...], Forecaster]) -> None:
         covered = [uid for ids in parts for uid in ids]

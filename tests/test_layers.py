@@ -1,7 +1,10 @@
-"""The layer contracts that `make test` checks with import-linter cover the whole package."""
+"""The layer contracts that `make test` checks with import-linter cover the whole package, and importing the
+forecasting and tracking modules leaves torch and Prophet for the code that builds a model."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 
 from pulsecast.settings import PROJECT_ROOT
@@ -36,3 +39,21 @@ def test_the_forecasting_models_may_import_no_core_module():
     forbidden = next(contract for contract in CONTRACTS if contract["type"] == "forbidden")
     assert forbidden["source_modules"] == ["pulsecast.models"]
     assert set(forbidden["forbidden_modules"]) == core_modules_on_disk()
+
+
+LIGHT_IMPORTS = """
+import sys
+import pulsecast.models.ensemble, pulsecast.ml.tracking
+from pulsecast.models.ensemble import ENSEMBLE, default_members
+from pulsecast.ml.training import TrainConfig
+members = ",".join(TrainConfig().members())
+heavy = sorted(name for name in ("torch", "prophet") if name in sys.modules)
+assert not heavy, f"{heavy} loaded by importing the ensemble and tracking modules"
+default_members(horizon=7)["lstm"]("D")
+assert "torch" in sys.modules, "building the LSTM member loads torch"
+"""
+
+
+def test_importing_the_ensemble_and_tracking_loads_neither_torch_nor_prophet():
+    result = subprocess.run([sys.executable, "-c", LIGHT_IMPORTS], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
