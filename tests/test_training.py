@@ -191,8 +191,8 @@ def test_training_is_logged_registered_promoted_only_when_better_and_reloads(set
 
 
 FRESH_ENVIRONMENT = """
-import sys
-import models  # the web app's own package, imported first
+import importlib, sys
+models = importlib.import_module("models")  # the web app's own package, imported first
 assert models.APP == "someone else's", models.__file__
 sys.meta_path[:] = [f for f in sys.meta_path if "pulsecast" not in type(f).__module__]  # no installed Pulsecast
 sys.path[:] = [p for p in sys.path if p.rstrip("/") != sys.argv[2]]  # nor the checkout
