@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from utilsforecast import losses
 
@@ -70,11 +71,14 @@ def mase_scales(cutoffs: pd.DataFrame, history: pd.DataFrame, season_length: int
 
 def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     """Per model, the mean over series of every metric (coverage therefore weighs each series equally); no rows
-    when nothing was backtested (every series too short)."""
+    when nothing was backtested (every series too short).
+
+    A series whose training days never changed (a campaign without conversions yet) has no MASE scale: its
+    MASE is infinite for every model and is left out of the mean rather than making it infinite."""
     if scores.empty:
         return pd.DataFrame({"model": []})
     metrics = [c for c in scores.columns if c not in ("unique_id", "model", "n")]
-    summary = scores.groupby("model")[metrics].mean()
+    summary = scores.replace([np.inf, -np.inf], np.nan).groupby("model")[metrics].mean()
     summary["series"] = scores.groupby("model")["unique_id"].nunique()
     return summary.reset_index()
 

@@ -16,7 +16,7 @@ from pulsecast.models.combination import member_weights, pooled_weights
 from pulsecast.models.ensemble import BASELINE, Ensemble
 from pulsecast.models.frequency import future_dates, infer_frequency, season_length
 from pulsecast.models.lstm import LSTMModel
-from pulsecast.models.metrics import mase_scales, score
+from pulsecast.models.metrics import mase_scales, score, summarize
 from pulsecast.models.prepare import prepare
 from pulsecast.models.prophet_model import ProphetModel
 from pulsecast.models.seasonal_naive import SeasonalNaive
@@ -431,3 +431,18 @@ def test_prophet_follows_a_regressor_given_its_future_values() -> None:
     assert np.abs(forecast["yhat"] - (5 + 3 * x[n:])).mean() < 1.0
     with pytest.raises(ValueError, match="pass their future values in X_df"):
         model.predict(h)
+
+
+def test_summary_means_leave_out_series_without_a_mase_scale():
+    scores = pd.DataFrame(
+        {
+            "unique_id": ["a", "b", "a", "b"],
+            "model": ["m", "m", "n", "n"],
+            "n": [7, 7, 7, 7],
+            "mase": [0.8, np.inf, 1.2, np.inf],
+            "smape": [0.1, 0.3, 0.2, 0.4],
+        }
+    )
+    summary = summarize(scores).set_index("model")
+    assert summary.loc["m", "mase"] == pytest.approx(0.8) and summary.loc["n", "mase"] == pytest.approx(1.2)
+    assert summary.loc["m", "smape"] == pytest.approx(0.2) and summary.loc["m", "series"] == 2
