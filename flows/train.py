@@ -5,7 +5,7 @@
 3. per metric: backtest and fit the local members one task per series, the global LSTM in one task; both
    cached on the data fingerprint + parameters + code version (flagged series are refitted regardless);
 4. assemble the ensemble, log and register it in MLflow (champion only if it beats the champion);
-5. write `ml.forecasts` and `ml.backtests`; leave a table artifact with accuracy per model and MLflow links.
+5. write `ml.forecasts` and `ml.backtests`; publish the training report (accuracy per model, MLflow links).
 """
 
 from __future__ import annotations
