@@ -34,7 +34,7 @@ from pulsecast import models
 from pulsecast.ml.series import fingerprint
 from pulsecast.ml.training import TrainConfig, code_version
 from pulsecast.models.base import LEVELS
-from pulsecast.models.ensemble import ENSEMBLE, Ensemble
+from pulsecast.models.ensemble import BASELINE, ENSEMBLE, Ensemble
 from pulsecast.models.metrics import summarize
 from pulsecast.settings import Settings
 
@@ -155,7 +155,8 @@ def log_training(
     mase = metrics.get(SELECTION_METRIC, math.nan)
     version = str(info.registered_model_version)
     client.update_registered_model(model_name(metric), description=DESCRIPTION.format(metric=metric))
-    promoted, decision = promote(client, model_name(metric), version, mase)
+    baseline = metrics.get(f"{BASELINE}_mase", math.nan)
+    promoted, decision = promote(client, model_name(metric), version, mase, baseline)
     return TrackedRun(metric, run.info.run_id, run.info.experiment_id, version, mase, promoted, decision)
 
 
@@ -185,16 +186,24 @@ def signature(forecasts: pd.DataFrame) -> ModelSignature:
     return ModelSignature(inputs=Schema([ColSpec(DataType.long, "h")]), outputs=output)
 
 
-def promote(client: MlflowClient, name: str, version: str, mase: float) -> tuple[bool, str]:
-    """Make `version` the challenger; it becomes champion only by beating the champion's backtest MASE."""
+def promote(
+    client: MlflowClient, name: str, version: str, mase: float, baseline: float = math.nan
+) -> tuple[bool, str]:
+    """Make `version` the challenger; it becomes champion only by beating the champion's backtest MASE, or,
+    with no champion yet, seasonal naive's (`baseline`) on the same backtests: a model that loses to
+    repeating last week never serves. Without a baseline score (nothing backtested) the first version serves."""
     client.set_model_version_tag(name, version, "backtest_mase", repr(mase))  # round-trips exactly
     client.set_registered_model_alias(name, CHALLENGER, version)
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         champion = None
-    if champion is None:
-        promoted, decision = True, f"first version: champion with backtest MASE {mase:.4f}"
+    if champion is None and math.isnan(baseline):
+        promoted, decision = True, f"no champion yet and no baseline scored: champion with backtest MASE {mase:.4f}"
+    elif champion is None:
+        promoted = mase < baseline
+        verdict = "beats" if promoted else "does not beat"
+        decision = f"no champion yet: backtest MASE {mase:.4f} {verdict} seasonal naive's {baseline:.4f}"
     else:
         held = float(champion.tags.get("backtest_mase", "nan"))
         promoted = mase < held

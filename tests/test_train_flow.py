@@ -13,7 +13,7 @@ from pulsecast.build import build
 from pulsecast.generator import WorldConfig, generate_backfill
 from pulsecast.ingest import ingest_run
 from pulsecast.ml.series import Metric
-from pulsecast.ml.tracking import CHAMPION, model_name
+from pulsecast.ml.tracking import CHALLENGER, CHAMPION, model_name
 from pulsecast.ml.training import TrainConfig
 from pulsecast.settings import Settings
 from pulsecast.warehouse import reader, writer
@@ -51,8 +51,12 @@ def test_train_forecasts_registers_caches_and_retrains_degraded_series(
     assert per_model == {m: len(series) * CONFIG.horizon for m in ("seasonal_naive", "prophet", "lstm", "ensemble")}
     assert backtested > 0
     client = MlflowClient(settings.mlflow_uri)
-    champion = client.get_model_version_by_alias(model_name("clicks"), CHAMPION)
-    assert champion.run_id == run_id
+    scores = client.get_run(run_id).data.metrics
+    serving = CHAMPION if scores["ensemble_mase"] < scores["seasonal_naive_mase"] else CHALLENGER
+    assert client.get_model_version_by_alias(model_name("clicks"), serving).run_id == run_id, (
+        "the first version serves only if it beats seasonal naive"
+    )
+    assert (CHAMPION in client.get_registered_model(model_name("clicks")).aliases) == (serving == CHAMPION)
     with get_client(sync_client=True) as prefect:
         accuracy_table = ArtifactFilter(key=ArtifactFilterKey(any_=["train-accuracy"]))
         artifacts = prefect.read_artifacts(artifact_filter=accuracy_table)

@@ -190,6 +190,20 @@ def test_training_is_logged_registered_promoted_only_when_better_and_reloads(set
     assert CHALLENGER not in client.get_registered_model(name).aliases
 
 
+def test_without_a_champion_a_version_serves_only_if_it_beats_seasonal_naive(settings: Settings) -> None:
+    client = MlflowClient(settings.mlflow_uri)
+    name = "pulsecast-test-baseline"
+    client.create_registered_model(name)
+    source = settings.data_dir.resolve().as_uri()  # no artifact is read: only aliases and tags change
+    versions = [client.create_model_version(name, source=source).version for _ in range(2)]
+
+    promoted, decision = promote(client, name, versions[0], mase=1.2, baseline=1.1)
+    assert not promoted and "does not beat seasonal naive's 1.1000" in decision
+    assert CHAMPION not in client.get_registered_model(name).aliases
+    promoted, _ = promote(client, name, versions[1], mase=0.9, baseline=1.1)
+    assert promoted and str(client.get_model_version_by_alias(name, CHAMPION).version) == str(versions[1])
+
+
 FRESH_ENVIRONMENT = """
 import importlib, sys
 models = importlib.import_module("models")  # the web app's own package, imported first
