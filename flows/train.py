@@ -144,6 +144,6 @@ def train_metric(
     forecasts = ensemble.predict_members(config.horizon)
     params = TrainingParams.of(df, series.through, config, ensemble, flagged, flow_run.get_id())
     tracked = track(settings, metric, ensemble, df, forecasts, params)
-    stamp = RunStamp.now(tracked.run_id, metric, tracked.version, series.through)
+    stamp = RunStamp.now(tracked.run_id, str(metric), tracked.version, series.through)
     write_forecasts(settings, ensemble, df, forecasts, stamp)
     return MetricTraining(tracked, summarize(ensemble.scores_))

@@ -3,7 +3,8 @@
 Each run records the training parameters, every model's backtest metrics (`<model>_mase`, ...), a fan chart
 of the total series with the ensemble's intervals, the backtest tables, and the fitted ensemble as a pyfunc
 model registered as `pulsecast-<metric>`. The new version is the `challenger`; it takes the `champion` alias
-only if its backtest MASE (mean over series) beats the champion's, or if there is no champion yet.
+only if its backtest MASE (mean over series) beats the champion's, or, while there is no champion, seasonal
+naive's on the same backtests.
 Loading: `mlflow.pyfunc.load_model("models:/pulsecast-clicks@champion").predict(pd.DataFrame({"h": [7]}))`;
 the model is logged from code (`ml/registered_model.py`) with the forecasting package beside the pickled
 ensemble, under its own name `pulsecast.models`, so it loads without Pulsecast installed and beside any other

@@ -56,7 +56,8 @@ class BuildResult:
     command: str
     nodes: list[NodeResult]
     changes: list[IncrementalChange]
-    published: Path | None
+    published: Path
+    """The snapshot readers now read."""
     run_results: dict[str, Any] = field(repr=False)
 
     def statuses(self, *resource_types: str) -> dict[str, int]:

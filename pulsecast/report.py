@@ -6,7 +6,6 @@ result, so the flow's artifact and the CLI's answer can never tell two stories.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,11 @@ class Table:
     empty: str = "none"
     """What to say instead of an empty table."""
 
+    @property
+    def columns(self) -> list[str]:
+        """Every key any row has, in first-seen order (rows may leave a column out)."""
+        return list(dict.fromkeys(key for row in self.rows for key in row))
+
 
 @dataclass(frozen=True)
 class Report:
@@ -35,7 +39,7 @@ class Report:
     def markdown(self) -> str:
         parts = [f"## {self.title}", *self.lines]
         for table in self.tables:
-            parts.append(f"### {table.title}\n\n{markdown_table(table.rows) if table.rows else table.empty}")
+            parts.append(f"### {table.title}\n\n{markdown_table(table) if table.rows else table.empty}")
         return "\n\n".join(parts) + "\n"
 
     def text(self) -> str:
@@ -43,21 +47,25 @@ class Report:
         return " ".join(self.lines)
 
 
-def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+def markdown_table(table: Table) -> str:
+    def escaped(value: Any) -> str:
+        return cell(value).replace("|", "\\|").replace("\n", " ")
+
+    columns = table.columns
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row.get(column, "")) for column in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(escaped(row.get(column, "")) for column in columns) + " |" for row in table.rows]
     return "\n".join(lines)
 
 
 def cell(value: Any) -> str:
+    """A value as a table shows it: thousands separators, three decimals, yes/no."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.3f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value)
 
 
 def accounting(acc: Accounting) -> str:
@@ -102,12 +110,11 @@ def build_report(result: BuildResult) -> Report:
         {"type": n.resource_type, "node": n.name, "status": n.status, "seconds": round(n.seconds, 2)}
         for n in result.nodes
     ]
-    published = f"marts published to {result.published.name} for readers" if result.published else "nothing published"
     return Report(
         f"dbt {result.command}",
         [
             f"Nodes: {_counts(result.statuses())}; tests: {_counts(result.statuses('test', 'unit_test'))}; "
-            f"{published}.",
+            f"marts published to {result.published.name} for readers.",
             DOCS_HINT,
         ],
         [

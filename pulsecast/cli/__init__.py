@@ -112,7 +112,7 @@ def ingest() -> None:
             return result
 
         summary = ingest_run(settings, load_file=load_and_advance)
-    console.print(" ".join(ingest_report(summary).lines), highlight=False)
+    console.print(ingest_report(summary).text(), highlight=False)
 
 
 @app.command()

@@ -14,11 +14,10 @@ def show(console: Console, report: Report) -> None:
             console.print(f"[bold]{table.title}:[/] {table.empty}")
             continue
         rich_table = Table(title=table.title)
-        columns = list(dict.fromkeys(key for row in table.rows for key in row))
-        for column in columns:
+        for column in table.columns:
             rich_table.add_column(column, overflow="fold")
         for row in table.rows:
-            rich_table.add_row(*(cell(row.get(column, "")) for column in columns))
+            rich_table.add_row(*(cell(row.get(column, "")) for column in table.columns))
         console.print(rich_table)
     for line in report.lines:
         console.print(line, highlight=False)
