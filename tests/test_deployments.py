@@ -42,7 +42,8 @@ def test_worker_picks_up_a_deployment_run_and_completes_it(tmp_path: Path, monke
         '{"event_id": "d1", "event_ts": "2026-01-01T00:00:00Z", "event_type": "click", "campaign_id": "c"}\n'
         '{"event_id": "d2", "event_ts": "2026-01-01T00:00:01Z", "event_type": "view", "campaign_id": "c"}\n'
     )
-    with local_prefect(free_port()) as (env, _worker):
+    with local_prefect(free_port()) as local, local.worker():
+        env = local.env
         # `prefect deployment inspect --output json` fails on a deployment with triggers (a set in its JSON)
         schemas = {
             name: api(env, f"deployments/name/{name}")["parameter_openapi_schema"]["properties"] for name in DEPLOYMENTS

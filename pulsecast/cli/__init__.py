@@ -217,9 +217,15 @@ def show_status() -> None:
     console.print(UI_HINT)
 
 
+def _not_a_routine_task_end(record: logging.LogRecord) -> bool:
+    """A task run that completed says so in the UI; in the terminal hundreds of such lines hide what matters."""
+    return not (record.levelno == logging.INFO and record.getMessage().startswith("Finished in state Completed"))
+
+
 def main() -> None:
     """Entry point: errors are one clear line (set PULSECAST_DEBUG=1 for the traceback)."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("prefect.task_runs").addFilter(_not_a_routine_task_end)
     try:
         prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(get_settings().data_dir.resolve() / "prefect")))
         prefect_home.mkdir(parents=True, exist_ok=True)
