@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulsecast.build import BuildResult
+from pulsecast.display import ColumnFormat, column_format
 from pulsecast.ingest import RunSummary
 from pulsecast.status import Accounting, Status
 
@@ -28,6 +29,15 @@ class Table:
     def columns(self) -> list[str]:
         """Every key any row has, in first-seen order (rows may leave a column out)."""
         return list(dict.fromkeys(key for row in self.rows for key in row))
+
+    def formats(self) -> dict[str, ColumnFormat]:
+        """Each column's format (`pulsecast.display`), decided from the whole column."""
+        return {column: column_format(column, [row.get(column) for row in self.rows]) for column in self.columns}
+
+    def text_rows(self) -> list[list[str]]:
+        """The rows as people read them, in `columns` order."""
+        formats = self.formats()
+        return [[fmt(row.get(column)) for column, fmt in formats.items()] for row in self.rows]
 
 
 @dataclass(frozen=True)
@@ -48,24 +58,13 @@ class Report:
 
 
 def markdown_table(table: Table) -> str:
-    def escaped(value: Any) -> str:
-        return cell(value).replace("|", "\\|").replace("\n", " ")
-
     columns = table.columns
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(escaped(row.get(column, "")) for column in columns) + " |" for row in table.rows]
+    lines += [
+        "| " + " | ".join(text.replace("|", "\\|").replace("\n", " ") for text in row) + " |"
+        for row in table.text_rows()
+    ]
     return "\n".join(lines)
-
-
-def cell(value: Any) -> str:
-    """A value as a table shows it: thousands separators, three decimals, yes/no."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.3f}"
-    return str(value)
 
 
 def accounting(acc: Accounting) -> str:

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from cli_support import pulsecast
+
 from pulsecast.settings import Settings
-
-PULSECAST = str(Path(sys.executable).parent / "pulsecast")
-
-
-def pulsecast(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = os.environ | {"PULSECAST_DATA_DIR": str(data_dir), "COLUMNS": "200"} | env
-    return subprocess.run([PULSECAST, *args], env=environment, capture_output=True, text=True, timeout=300)
 
 
 def test_status_before_anything_was_ingested(tmp_path: Path) -> None:

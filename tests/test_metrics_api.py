@@ -11,10 +11,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from world_support import published_world
 
-from pulsecast.build import build
-from pulsecast.generator import WorldConfig, generate_backfill
-from pulsecast.ingest import ingest_run
+from pulsecast.generator import WorldConfig
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics, UnknownName
 from pulsecast.metrics.catalog import QUESTIONS, Dimension, Grain
@@ -26,16 +25,10 @@ from pulsecast.warehouse import writer_lock
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("metrics") / "data")
-    settings.ensure_dirs()
-    generate_backfill(
+    return published_world(
+        tmp_path_factory.mktemp("metrics") / "data",
         WorldConfig(seed=5, days=5, campaigns=5, events_per_day=4_000, end=datetime(2026, 10, 3, 14)),
-        settings.landing,
-        settings.truth,
     )
-    ingest_run(settings)
-    build(settings)
-    return settings
 
 
 @pytest.fixture
@@ -147,6 +140,29 @@ def test_unknown_names_are_clear_errors(world: Settings, metrics: Metrics) -> No
         metrics.ask("pacing", device="mobile")
     with pytest.raises(UnknownName, match="unknown campaign"):  # a bound parameter, never spliced SQL
         metrics.ask("pacing", campaign="x' OR 1=1 --")
+
+
+def test_a_filter_with_fixed_values_refuses_any_other(metrics: Metrics) -> None:
+    with pytest.raises(UnknownName, match=r"unknown by 'CTR' for 'top' \(choose one of: impressions, ctr\)"):
+        metrics.ask("top", by="CTR")
+    with pytest.raises(UnknownName, match="choose one of: search, social"):
+        metrics.ask("benchmarks", channel="radio")
+
+
+@pytest.mark.parametrize("name", [name for name, q in QUESTIONS.items() if q.choices])
+def test_declared_choices_hold_every_value_the_mart_has(world: Settings, name: str) -> None:
+    question = QUESTIONS[name]
+    for option, choices in question.choices.items():
+        column = question.filters[option]
+        values = {v for (v,) in raw(world, f"SELECT DISTINCT {column} FROM marts.{question.table}")} - {None}
+        assert values <= set(choices), option
+        if name == "kpis":
+            assert values == set(choices)  # every window, always
+
+
+def test_declared_display_columns_are_the_marts(metrics: Metrics) -> None:
+    for name, question in QUESTIONS.items():
+        assert set(question.columns) <= set(metrics.ask(name).columns), name
 
 
 def test_reads_never_fail_while_a_transform_writes(world: Settings) -> None:

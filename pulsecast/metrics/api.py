@@ -58,6 +58,7 @@ class Answer:
     table: str
     """The table the answer was read from (aggregate navigation's choice)."""
     data: pa.Table
+    empty: str = ""
 
     @property
     def columns(self) -> list[str]:
@@ -180,6 +181,9 @@ class Metrics:
             if option not in spec.filters:
                 accepted = ", ".join(spec.filters) or "nothing"
                 raise UnknownName(f"'{question}' cannot be filtered by {option} (it accepts: {accepted})")
+            choices = spec.choices.get(option)
+            if choices and value not in choices:
+                raise UnknownName(f"unknown {option} {value!r} for '{question}' (choose one of: {', '.join(choices)})")
             if option in ("campaign", "brand"):
                 self._check_names(Dimension(option), [value])
             where.append(f"{spec.filters[option]} = ?")

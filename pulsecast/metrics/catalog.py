@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pulsecast import measures
+from pulsecast.contract import Channel, Device
 
 
 class Grain(StrEnum):
@@ -41,6 +42,16 @@ MEASURES = {name: measure.sql_type for name, measure in measures.MEASURES.items(
 dbt and Python (`pulsecast.measures`). Without the cast DuckDB widens a sum of BIGINT to HUGEINT, and counts
 reached JSON as 500.0. Rates are derived from the sums at read time so roll-ups stay exact."""
 
+KPI_WINDOWS = ("last_hour", "today", "last_7_days", "last_30_days", "all_time")
+"""kpi_overview's window_name values (the mart's `windows` CTE)."""
+
+RANKINGS = ("impressions", "ctr")
+"""top_campaigns_last_hour's ranked_by values."""
+
+CHANNELS = tuple(channel.value for channel in Channel)
+DEVICES = tuple(device.value for device in Device)
+"""The event contract's channels and devices (dbt's accepted_values vars restate them)."""
+
 RATES = {
     "ctr": ("clicks", "impressions"),
     "cvr": ("conversions", "clicks"),
@@ -48,6 +59,9 @@ RATES = {
     "cpa": ("spend", "conversions"),
     "roas": ("revenue", "spend"),
 }
+
+HEADLINE = ("impressions", "clicks", "ctr", "conversions", "cvr", "spend", "revenue", "roas", "cpa", "cpc")
+"""The measures a person reads first, in this order, when an answer has more columns than a screen shows."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,10 @@ class Question:
     """Column that --start / --end bound, when the question has a time axis."""
     implies: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Filter -> (column, value) it also sets, e.g. --campaign on the device mix means scope = 'campaign'."""
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Filter -> the only values its column holds, so a typo is an error naming them instead of an empty answer."""
+    columns: tuple[str, ...] = ()
+    """The columns a person reads first, in order, when a terminal cannot show them all (then keys, headline)."""
 
 
 QUESTIONS: dict[str, Question] = {
@@ -92,6 +110,7 @@ QUESTIONS: dict[str, Question] = {
         "Last hour, today, 7 and 30 days, all time: volumes, spend, rates.",
         {"window": "window_name"},
         "window_start DESC",
+        choices={"window": KPI_WINDOWS},
     ),
     "devices": Question(
         "device_mix",
@@ -105,15 +124,22 @@ QUESTIONS: dict[str, Question] = {
         "Top campaigns in the last hour by impressions and by CTR.",
         {"by": "ranked_by"},
         "ranked_by, rank",
+        choices={"by": RANKINGS},
+        columns=("ranked_by", "rank", "campaign_id", "impressions", "clicks", "ctr"),
     ),
     "brands": Question(
-        "brand_performance", "Brand performance, all time and last 7 days.", {"brand": "brand_id"}, "impressions DESC"
+        "brand_performance",
+        "Brand performance, all time and last 7 days.",
+        {"brand": "brand_id"},
+        "impressions DESC",
+        columns=("brand_id", "brand_name", "impressions", "clicks", "conversions", "spend", "spend_last_7_days"),
     ),
     "earnings": Question(
         "owner_earnings",
         "Earnings per data owner: today and all time.",
         {"owner": "owner_id"},
         "earnings_all_time DESC",
+        columns=("owner_id", "owner_name", "earnings_today", "earnings_all_time", "earning_events_all_time"),
     ),
     "latest-earnings": Question(
         "owner_latest_earnings",
@@ -132,17 +158,37 @@ QUESTIONS: dict[str, Question] = {
         "Funnel and pace to goal per campaign, with the projected date.",
         {"campaign": "campaign_id"},
         "campaign_id",
+        columns=(
+            "campaign_id",
+            "status",
+            "goal_conversions",
+            "conversions_to_date",
+            "pace_conversions_per_day",
+            "projected_goal_date",
+            "end_date",
+        ),
     ),
-    "heatmap": Question("audience_heatmap", "Day-of-week x hour activity.", {}, "day_of_week, hour_of_day"),
+    "heatmap": Question(
+        "audience_heatmap",
+        "Day-of-week x hour activity.",
+        {},
+        "day_of_week, hour_of_day",
+        columns=("day_of_week", "hour_of_day"),
+    ),
     "sessions": Question(
         "sessions",
         "User sessions (30-minute inactivity rule).",
         {"user": "user_id"},
         "session_start DESC",
         time_column="session_start",
+        columns=("session_start", "user_id", "duration_seconds", "events", "impressions", "clicks", "conversions"),
     ),
     "viewing": Question(
-        "viewing_patterns", "Views and watch time by hour and device.", {"device": "device"}, "hour_of_day, device"
+        "viewing_patterns",
+        "Views and watch time by hour and device.",
+        {"device": "device"},
+        "hour_of_day, device",
+        choices={"device": DEVICES},
     ),
     "topics": Question("topic_leaderboard", "Topics by views and watch time.", {"topic": "topic"}, "views DESC"),
     "topics-monthly": Question(
@@ -167,5 +213,7 @@ QUESTIONS: dict[str, Question] = {
         "Each campaign's rates beside its channel's industry benchmark.",
         {"campaign": "campaign_id", "channel": "channel"},
         "campaign_id, channel",
+        choices={"channel": CHANNELS},
+        columns=("campaign_id", "channel", "ctr", "benchmark_ctr", "cvr", "benchmark_cvr", "cpc", "benchmark_cpc"),
     ),
 }
