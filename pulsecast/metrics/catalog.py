@@ -168,4 +168,11 @@ QUESTIONS: dict[str, Question] = {
         {"campaign": "campaign_id", "channel": "channel"},
         "campaign_id, channel",
     ),
+    "forecast": Question(
+        "forecast_vs_actual",
+        "Actuals beside the newest forecast and its 80/95 % intervals, per campaign, brand and the total.",
+        {"metric": "metric", "campaign": "campaign_id", "brand": "brand_id", "level": "series_level", "model": "model"},
+        "metric, series_level, unique_id, model, ds",
+        time_column="ds",
+    ),
 }
