@@ -5,7 +5,9 @@
 3. per metric: backtest and fit the local members one task per series, the global LSTM in one task; both
    cached on the data fingerprint + parameters + code version (flagged series are refitted regardless);
 4. assemble the ensemble, log and register it in MLflow (champion only if it beats the champion);
-5. write `ml.forecasts` and `ml.backtests`; publish the training report (accuracy per model, MLflow links).
+5. write `ml.forecasts` and `ml.backtests`;
+6. rebuild the forecast mart (`marts.forecast_vs_actual`) and publish the marts, so readers see the new forecasts
+   now rather than after the next build; publish the training report (accuracy per model, MLflow links).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from pulsecast.build import build
 from pulsecast.flows.artifacts import publish
+from pulsecast.flows.transform import prefect_runner
 from pulsecast.ml import outputs
 from pulsecast.ml.accuracy import degraded_series, score_forecasts
 from pulsecast.ml.outputs import RunStamp
@@ -111,7 +115,8 @@ def write_forecasts(
 
 @flow(name="train", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
 def train(config: TrainConfig = TrainConfig()) -> dict[str, str]:
-    """Score past forecasts, then backtest, fit, register and write forecasts for every metric.
+    """Score past forecasts, then backtest, fit, register and write forecasts for every metric, and publish
+    them beside their actuals (`marts.forecast_vs_actual`).
 
     Returns the MLflow run id per metric.
     """
@@ -126,7 +131,10 @@ def train(config: TrainConfig = TrainConfig()) -> dict[str, str]:
         for metric in config.metrics
         if not series.of(metric).empty
     ]
-    publish(training_report(series, trained, flagged, settings.mlflow_ui_url), key="train-accuracy")
+    # only the forecast mart and its tests (a Prefect task per dbt node, as in `transform`), then every mart
+    refreshed = build(settings, select=[outputs.FORECAST_MART], runner=prefect_runner())
+    report = training_report(series, trained, flagged, settings.mlflow_ui_url, refreshed.published)
+    publish(report, key="train-accuracy")
     return {str(t.run.metric): t.run.run_id for t in trained}
 
 

@@ -19,6 +19,10 @@ from pulsecast.models.metrics import mase_scales, score
 from pulsecast.settings import Settings
 from pulsecast.warehouse import writer
 
+FORECAST_MART = "forecast_vs_actual"
+"""The dbt mart that puts the newest forecasts beside their actuals (dbt_project/models/marts): the train flow
+rebuilds it after writing `ml.forecasts`, so readers do not wait for the next build to see them."""
+
 INTERVALS = ", ".join(f"yhat_{side}_{level} DOUBLE" for level in LEVELS for side in ("lo", "hi"))
 SCORES = ", ".join(f"coverage_{level} DOUBLE, winkler_{level} DOUBLE" for level in LEVELS)
 

@@ -1,10 +1,10 @@
 """MLflow: one experiment per target metric, a run per training, a registered model with champion/challenger.
 
-Each run records the training parameters, every model's backtest metrics (`<model>_mase`, ...), a fan chart
-of the total series with the ensemble's intervals, the backtest tables, and the fitted ensemble as a pyfunc
-model registered as `pulsecast-<metric>`. The new version is the `challenger`; it takes the `champion` alias
-only if its backtest MASE (mean over series) beats the champion's, or, while there is no champion, seasonal
-naive's on the same backtests.
+Each run records the training parameters, every model's backtest metrics (`<model>_mase`, ...), fan charts
+with the ensemble's intervals (the total series, and one grid of every campaign), the backtest tables, and the
+fitted ensemble as a pyfunc model registered as `pulsecast-<metric>`. The new version is the `challenger`; it
+takes the `champion` alias only if its backtest MASE (mean over series) beats the champion's, or, while there is
+no champion, seasonal naive's on the same backtests.
 Loading: `mlflow.pyfunc.load_model("models:/pulsecast-clicks@champion").predict(pd.DataFrame({"h": [7]}))`;
 the model is logged from code (`ml/registered_model.py`) with the forecasting package beside the pickled
 ensemble, under its own name `pulsecast.models`, so it loads without Pulsecast installed and beside any other
@@ -24,6 +24,8 @@ from pathlib import Path
 import cloudpickle
 import mlflow
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -42,6 +44,9 @@ from pulsecast.settings import Settings
 CHAMPION, CHALLENGER = "champion", "challenger"
 SELECTION_METRIC = f"{ENSEMBLE}_mase"
 MAIN_SERIES = "total"
+FAN_CHART, CAMPAIGN_FAN_CHARTS = "fan_chart.png", "campaign_fan_charts.png"
+MAX_CAMPAIGN_PANELS = 48
+"""Campaigns the per-campaign grid shows at most (the busiest in the weeks shown): one readable figure per run."""
 DESCRIPTION = (
     "Daily {metric} forecasts for every active campaign, brand and the total: the backtest-weighted, conformally "
     "calibrated ensemble of seasonal naive, Prophet and an LSTM. Input: one row with `h` (days ahead, at most the "
@@ -147,7 +152,9 @@ def log_training(
     with mlflow.start_run(experiment_id=experiment_id(client, settings, metric), run_name=params.run_name(metric)):
         mlflow.log_params(asdict(params))
         mlflow.log_metrics(metrics)
-        mlflow.log_figure(fan_chart(metric, history, forecasts), "fan_chart.png")
+        mlflow.log_figure(fan_chart(metric, history, forecasts), FAN_CHART)
+        if (grid := campaign_fan_charts(metric, history, forecasts)) is not None:
+            mlflow.log_figure(grid, CAMPAIGN_FAN_CHARTS)
         if not ensemble.backtest_.empty:
             mlflow.log_table(ensemble.backtest_.astype({"ds": str, "cutoff": str}), "backtest.json")
             mlflow.log_table(ensemble.scores_, "backtest_scores.json")
@@ -221,13 +228,46 @@ def fan_chart(metric: str, history: pd.DataFrame, forecasts: pd.DataFrame, weeks
     """The total series' recent history and the ensemble forecast with its 80 % and 95 % intervals."""
     figure = Figure(figsize=(9, 4), layout="constrained")
     axes = figure.add_subplot()
-    past = history[history["unique_id"] == MAIN_SERIES].tail(weeks * 7)
-    ahead = forecasts[(forecasts["unique_id"] == MAIN_SERIES) & (forecasts["model"] == ENSEMBLE)]
+    draw_fan(axes, history, forecasts, MAIN_SERIES, weeks)
+    axes.set_title(f"{metric}, all campaigns: history and forecast")
+    axes.legend(loc="upper left", fontsize="small")
+    return figure
+
+
+def campaign_fan_charts(
+    metric: str, history: pd.DataFrame, forecasts: pd.DataFrame, weeks: int = 4, columns: int = 4
+) -> Figure | None:
+    """One small fan chart per campaign in one figure (None without campaign series): what an analyst opens to
+    see every campaign's forecast at once. Beyond `MAX_CAMPAIGN_PANELS` only the busiest campaigns are shown."""
+    recent = history[history["ds"] > history["ds"].max() - pd.Timedelta(weeks=weeks)]
+    forecast_ids = forecasts.loc[forecasts["unique_id"].str.startswith("campaign/"), "unique_id"].unique()
+    volume = recent[recent["unique_id"].isin(forecast_ids)].groupby("unique_id")["y"].sum()
+    campaigns = sorted(volume.nlargest(MAX_CAMPAIGN_PANELS).index)
+    if not campaigns:
+        return None
+    columns = min(columns, len(campaigns))
+    rows = -(-len(campaigns) // columns)
+    figure = Figure(figsize=(3.2 * columns, 2.2 * rows + 0.8), layout="constrained")
+    for panel, unique_id in enumerate(campaigns, start=1):
+        axes = figure.add_subplot(rows, columns, panel)
+        draw_fan(axes, history, forecasts, unique_id, weeks)
+        axes.set_title(unique_id.removeprefix("campaign/"), fontsize="small")
+        axes.tick_params(labelsize="x-small")
+    shown = f", the {len(campaigns)} busiest of {len(volume)}" if len(volume) > len(campaigns) else ""
+    figure.suptitle(f"{metric} per campaign{shown}: the last {weeks} weeks and the ensemble forecast")
+    figure.legend(*axes.get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize="small")
+    return figure
+
+
+def draw_fan(axes: Axes, history: pd.DataFrame, forecasts: pd.DataFrame, unique_id: str, weeks: int) -> None:
+    """One series' last `weeks` of actuals and the ensemble median with its 80 % and 95 % bands."""
+    past = history[history["unique_id"] == unique_id].tail(weeks * 7)
+    ahead = forecasts[(forecasts["unique_id"] == unique_id) & (forecasts["model"] == ENSEMBLE)]
     axes.plot(past["ds"], past["y"], color="black", linewidth=1, label="actual")
     for level, alpha in zip(sorted(LEVELS, reverse=True), (0.2, 0.35), strict=False):
         low, high = ahead[f"yhat_lo_{level}"], ahead[f"yhat_hi_{level}"]
         axes.fill_between(ahead["ds"], low, high, color="tab:blue", alpha=alpha, linewidth=0, label=f"{level} %")
     axes.plot(ahead["ds"], ahead["yhat"], color="tab:blue", linewidth=1.5, label="ensemble forecast")
-    axes.set_title(f"{metric}, all campaigns: history and forecast")
-    axes.legend(loc="upper left", fontsize="small")
-    return figure
+    locator = AutoDateLocator(maxticks=5)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -109,11 +110,17 @@ def build(
     retry_failed: bool = False,
     runner: DbtRunner | None = None,
     target: Path = DEFAULT_TARGET,
+    select: Sequence[str] = (),
 ) -> BuildResult:
-    """Build and test every dbt model, then publish the marts for readers (not if anything failed).
+    """Build and test every dbt model (or only `select`, dbt's node selection), then publish the marts for
+    readers (not if anything failed): a selective build, e.g. of the forecast mart right after training wrote
+    new forecasts, still publishes every mart.
 
     `retry_failed` re-runs only what failed in the previous invocation on the same target."""
-    command = ["retry"] if retry_failed else ["build", *(["--full-refresh"] if full_refresh else [])]
+    if retry_failed:
+        command = ["retry"]
+    else:
+        command = ["build", *(["--full-refresh"] if full_refresh else []), *(["--select", *select] if select else [])]
     with writer_lock(settings, f"build: dbt {' '.join(command)}"):  # held from dbt through the publish
         outcome = _invoke(settings, command, runner, target)
         run_results = json.loads((target / "run_results.json").read_text())

@@ -1,4 +1,5 @@
-"""dbt's copy of the event contract: the raw sources' columns and texts, and the values accepted_values tests accept.
+"""dbt's copy of the event contract: the raw sources' columns and texts, and the values accepted_values tests accept;
+and the types of ml.forecasts, declared on its source.
 
 pulsecast/contract.py is the source; dbt cannot read Python, so `_sources.yml` and the vars in
 `dbt_project.yml` restate it, and these tests fail (without a dbt build) as soon as the copies drift.
@@ -6,7 +7,7 @@ pulsecast/contract.py is the source; dbt cannot read Python, so `_sources.yml` a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from pulsecast.contract import CONTRACTS, Channel, Device, EventType
+from pulsecast.ml.outputs import prepare_ml_schema
 from pulsecast.settings import DBT_PROJECT_DIR
 from pulsecast.warehouse import ensure_raw_schema
 
@@ -25,22 +27,33 @@ def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
+def source_tables(path: Path, name: str) -> dict[str, dict]:
+    """The tables of dbt source `name`, as declared in the schema file `path`."""
+    source = next(source for source in load(path)["sources"] if source["name"] == name)
+    return {table["name"]: table for table in source["tables"]}
+
+
 def raw_source_tables() -> dict[str, dict]:
-    sources = load(DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml")["sources"]
-    raw = next(source for source in sources if source["name"] == "raw")
-    return {table["name"]: table for table in raw["tables"]}
+    return source_tables(DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml", "raw")
+
+
+def created_columns(create: Callable[[duckdb.DuckDBPyConnection], None], schema: str) -> dict[str, list[tuple]]:
+    """Table -> its (column, lower-case type) in order, of what `create` makes in `schema` of a scratch DuckDB."""
+    con = duckdb.connect()
+    create(con)
+    rows = con.execute(
+        "SELECT table_name, list((column_name, lower(data_type)) ORDER BY ordinal_position) "
+        "FROM information_schema.columns WHERE table_schema = ? GROUP BY table_name",
+        [schema],
+    ).fetchall()
+    con.close()
+    return {table: [tuple(column) for column in columns] for table, columns in rows}
 
 
 def test_raw_sources_document_every_column_of_the_raw_tables_in_order() -> None:
-    con = duckdb.connect()
-    ensure_raw_schema(con)
-    tables = con.execute(
-        "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM information_schema.columns "
-        "WHERE table_schema = 'raw' GROUP BY table_name"
-    ).fetchall()
-    con.close()
+    created = created_columns(ensure_raw_schema, "raw")
     documented = {name: [c["name"] for c in table["columns"]] for name, table in raw_source_tables().items()}
-    assert documented == dict(tables)
+    assert documented == {name: [column for column, _ in columns] for name, columns in created.items()}
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=[contract.name for contract in CONTRACTS])
@@ -79,3 +92,9 @@ def test_contract_values_are_tested_only_through_the_vars() -> None:
                 assert arguments["values"] == f"{{{{ var('{var}') }}}}", f"{path.name}: {column} lists its values"
                 found.append(column)
     assert set(found) == set(ACCEPTED)
+
+
+def test_forecasts_source_declares_the_types_the_train_flow_writes() -> None:
+    """forecast_vs_actual builds from these declared types while ml.forecasts does not exist yet."""
+    declared = source_tables(DBT_PROJECT_DIR / "models" / "ml" / "_ml_sources.yml", "ml")["forecasts"]["columns"]
+    assert [(c["name"], c["data_type"]) for c in declared] == created_columns(prepare_ml_schema, "ml")["forecasts"]

@@ -160,6 +160,15 @@ def test_declared_choices_hold_every_value_the_mart_has(world: Settings, name: s
             assert values == set(choices)  # every window, always
 
 
+def test_forecast_choices_are_what_the_train_flow_writes() -> None:
+    from pulsecast.metrics.catalog import FORECAST_METRICS, FORECAST_MODELS
+    from pulsecast.ml.series import Metric
+    from pulsecast.models.ensemble import default_members
+
+    assert FORECAST_METRICS == tuple(Metric)
+    assert set(FORECAST_MODELS) == {*default_members(horizon=7), "ensemble"}
+
+
 def test_declared_display_columns_are_the_marts(metrics: Metrics) -> None:
     for name, question in QUESTIONS.items():
         assert set(question.columns) <= set(metrics.ask(name).columns), name
@@ -199,3 +208,14 @@ def test_reads_never_fail_while_a_transform_writes(world: Settings) -> None:
     assert not errors, errors[:3]
     assert answers > 10
     assert len(list(Path(world.snapshots).glob("marts-*.duckdb"))) <= snapshot.KEEP
+
+
+def test_forecast_before_any_training_is_an_empty_answer_with_its_columns(metrics: Metrics) -> None:
+    """tests/test_train_flow.py asks it on a trained world."""
+    answer = metrics.ask("forecast", metric="clicks", campaign="cmp-001", start=date(2026, 9, 1))
+    assert answer.table == "forecast_vs_actual" and not answer.rows
+    assert {"series_level", "campaign_id", "brand_id", "actual", "yhat", "yhat_lo_95", "model_version"} <= set(
+        answer.columns
+    )
+    with pytest.raises(UnknownName, match="unknown brand 'nope'"):
+        metrics.ask("forecast", brand="nope")

@@ -17,7 +17,16 @@ from mlflow import MlflowClient
 from pulsecast.ml import outputs
 from pulsecast.ml.accuracy import degraded_series, score_forecasts
 from pulsecast.ml.series import Metric, SeriesSet, build_series, fingerprint
-from pulsecast.ml.tracking import CHALLENGER, CHAMPION, TrainingParams, log_training, model_name, promote
+from pulsecast.ml.tracking import (
+    CAMPAIGN_FAN_CHARTS,
+    CHALLENGER,
+    CHAMPION,
+    FAN_CHART,
+    TrainingParams,
+    log_training,
+    model_name,
+    promote,
+)
 from pulsecast.ml.training import TrainConfig, assemble, fit_global, fit_local
 from pulsecast.settings import PROJECT_ROOT, Settings
 from pulsecast.warehouse import connect
@@ -166,7 +175,7 @@ def test_training_is_logged_registered_promoted_only_when_better_and_reloads(set
     assert {"ensemble_mase", "lstm_mase", "prophet_coverage_80", "seasonal_naive_winkler_95"} <= set(run.data.metrics)
     assert run.data.metrics["ensemble_mase"] == pytest.approx(tracked.mase)
     artifacts = {a.path for a in client.list_artifacts(tracked.run_id)}
-    assert {"fan_chart.png", "backtest.json", "backtest_scores.json"} <= artifacts
+    assert {FAN_CHART, CAMPAIGN_FAN_CHARTS, "backtest.json", "backtest_scores.json"} <= artifacts
     experiment = client.get_experiment(tracked.experiment_id)
     assert experiment.name == "pulsecast-clicks"
     assert experiment.artifact_location.startswith(settings.mlflow_artifacts.as_uri()), "artifacts stay under data/"

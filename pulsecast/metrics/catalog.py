@@ -60,6 +60,11 @@ RATES = {
     "roas": ("revenue", "spend"),
 }
 
+FORECAST_METRICS = ("impressions", "clicks", "conversions", "spend", "revenue")
+FORECAST_MODELS = ("seasonal_naive", "prophet", "lstm", "ensemble")
+SERIES_LEVELS = ("campaign", "brand", "total")
+"""What `ml.forecasts` holds: the train flow's metrics and models, and its series levels (tests check them)."""
+
 HEADLINE = ("impressions", "clicks", "ctr", "conversions", "cvr", "spend", "revenue", "roas", "cpa", "cpc")
 """The measures a person reads first, in this order, when an answer has more columns than a screen shows."""
 
@@ -215,5 +220,14 @@ QUESTIONS: dict[str, Question] = {
         "campaign_id, channel",
         choices={"channel": CHANNELS},
         columns=("campaign_id", "channel", "ctr", "benchmark_ctr", "cvr", "benchmark_cvr", "cpc", "benchmark_cpc"),
+    ),
+    "forecast": Question(
+        "forecast_vs_actual",
+        "Actuals beside the newest forecast and its 80/95 % intervals, per campaign, brand and the total.",
+        {"metric": "metric", "campaign": "campaign_id", "brand": "brand_id", "level": "series_level", "model": "model"},
+        "metric, series_level, unique_id, model, ds",
+        time_column="ds",
+        choices={"metric": FORECAST_METRICS, "level": SERIES_LEVELS, "model": FORECAST_MODELS},
+        columns=("metric", "unique_id", "ds", "actual", "yhat", "yhat_lo_80", "yhat_hi_80", "model_version"),
     ),
 }
