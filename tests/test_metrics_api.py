@@ -165,7 +165,7 @@ def test_forecast_choices_are_what_the_train_flow_writes() -> None:
     from pulsecast.ml.series import Metric
     from pulsecast.models.ensemble import default_members
 
-    assert FORECAST_METRICS == tuple(Metric)
+    assert tuple(Metric) == FORECAST_METRICS
     assert set(FORECAST_MODELS) == {*default_members(horizon=7), "ensemble"}
 
 
