@@ -84,6 +84,24 @@ class Question:
     """Column that --start / --end bound, when the question has a time axis."""
     implies: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Filter -> (column, value) it also sets, e.g. --campaign on the device mix means scope = 'campaign'."""
+    empty: str = ""
+    """Why an answer can have no rows (e.g. a guard no row passed), said instead of a bare "0 rows"."""
+
+    @property
+    def exclusive(self) -> list[tuple[str, ...]]:
+        """Groups of filters on the same column, of which at most one may be given.
+
+        Two of them together can only answer nothing (the device mix of campaign X *and* brand Y), so asking
+        is an error rather than an empty answer. Derived from `filters`, so a new filter cannot be forgotten.
+        """
+        by_column: dict[str, list[str]] = {}
+        for option, column in self.filters.items():
+            by_column.setdefault(column, []).append(option)
+        return [tuple(options) for options in by_column.values() if len(options) > 1]
+
+
+TOP_CTR_MIN_IMPRESSIONS = measures.project_vars()["top_ctr_min_impressions"]
+"""The CTR ranking's floor as dbt builds it by default (var top_ctr_min_impressions), for the empty answer."""
 
 
 QUESTIONS: dict[str, Question] = {
@@ -99,12 +117,18 @@ QUESTIONS: dict[str, Question] = {
         {"campaign": "scope_id", "brand": "scope_id"},
         "scope, scope_id, impressions DESC",
         implies={"campaign": ("scope", "campaign"), "brand": ("scope", "brand")},
+        empty="No device mix: the campaign or brand has no events with a device yet.",
     ),
     "top": Question(
         "top_campaigns_last_hour",
-        "Top campaigns in the last hour by impressions and by CTR.",
+        "Top campaigns in the last hour by impressions and by CTR (on its 95% lower bound, a small floor).",
         {"by": "ranked_by"},
         "ranked_by, rank",
+        empty=(
+            "No campaign qualifies: the last hour had no impressions, or (ranked by CTR) no campaign reached the "
+            f"{TOP_CTR_MIN_IMPRESSIONS} impressions in the hour the CTR ranking needs (dbt var "
+            "top_ctr_min_impressions)."
+        ),
     ),
     "brands": Question(
         "brand_performance", "Brand performance, all time and last 7 days.", {"brand": "brand_id"}, "impressions DESC"
@@ -129,7 +153,7 @@ QUESTIONS: dict[str, Question] = {
     ),
     "pacing": Question(
         "campaign_pacing",
-        "Funnel and pace to goal per campaign, with the projected date.",
+        "Funnel, pace to goal (reached date or projected date) and budget pacing per campaign.",
         {"campaign": "campaign_id"},
         "campaign_id",
     ),
@@ -167,5 +191,6 @@ QUESTIONS: dict[str, Question] = {
         "Each campaign's rates beside its channel's industry benchmark.",
         {"campaign": "campaign_id", "channel": "channel"},
         "campaign_id, channel",
+        empty="No benchmark rows: nothing was delivered on that channel (by that campaign, when one is given).",
     ),
 }
