@@ -32,9 +32,17 @@ class Measure:
     """What the rollups store instead of null when no event carries the summed column (None: null stays)."""
 
 
-def load(project_file: Path = DBT_PROJECT_DIR / "dbt_project.yml") -> dict[str, Measure]:
+PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
+
+
+def project_vars(project_file: Path = PROJECT_FILE) -> dict:
+    """The vars of a dbt project file: the defaults dbt runs with, for Python that must state them too."""
+    return yaml.safe_load(project_file.read_text())["vars"]
+
+
+def load(project_file: Path = PROJECT_FILE) -> dict[str, Measure]:
     """The measures declared in a dbt project file, in declaration order."""
-    declared = yaml.safe_load(project_file.read_text())["vars"]["measures"]
+    declared = project_vars(project_file)["measures"]
     measures = {}
     for name, spec in declared.items():
         if ("counts" in spec) == ("sums" in spec):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 from world_support import published_world
 
+from pulsecast.build import build, run_dbt
 from pulsecast.generator import WorldConfig
+from pulsecast.ingest import ingest_run
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics, UnknownName
 from pulsecast.metrics.catalog import QUESTIONS, Dimension, Grain
@@ -172,6 +175,102 @@ def test_forecast_choices_are_what_the_train_flow_writes() -> None:
 def test_declared_display_columns_are_the_marts(metrics: Metrics) -> None:
     for name, question in QUESTIONS.items():
         assert set(question.columns) <= set(metrics.ask(name).columns), name
+
+
+def test_top_by_ctr_ranks_on_the_lower_bound_above_the_floor(metrics: Metrics) -> None:
+    """The small world's busiest campaign has under 50 impressions an hour: the CTR ranking still answers."""
+    answer = metrics.ask("top", by="ctr")
+    records = answer.records()
+    assert records and not answer.empty
+    assert all(r["impressions"] >= r["min_impressions"] and r["ctr_lower_bound"] <= r["ctr"] for r in records)
+    scores = [r["ctr_lower_bound"] for r in records]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_an_empty_ctr_ranking_says_why(world: Settings, metrics: Metrics) -> None:
+    """With a floor no campaign reaches, the CTR ranking has no rows and the answer names its guard."""
+
+    def rebuild_top(*args: str) -> None:
+        run_dbt(world, "run", "--select", "top_campaigns_last_hour", *args)
+        with writer_lock(world, "test publish"):
+            snapshot.publish(world)
+
+    rebuild_top("--vars", "{top_ctr_min_impressions: 1000000}")
+    try:
+        answer = metrics.ask("top", by="ctr")
+        assert answer.rows == [] and "top_ctr_min_impressions" in answer.empty
+        by_impressions = metrics.ask("top", by="impressions")
+        assert by_impressions.rows and by_impressions.empty == ""
+    finally:
+        rebuild_top()
+
+
+def test_contradictory_filters_are_clear_errors(world: Settings, metrics: Metrics) -> None:
+    campaign, brand = raw(
+        world,
+        "SELECT campaign_id, brand_id FROM raw.campaigns WHERE campaign_id IN (SELECT campaign_id FROM raw.events) "
+        "ORDER BY 1 LIMIT 1",
+    )[0]
+    other = raw(world, "SELECT min(brand_id) FROM raw.brands WHERE brand_id != ?", [brand])[0][0]
+    # the device mix's two filters pick scope_id; no other question has filters on one column
+    assert {name: q.exclusive for name, q in QUESTIONS.items() if q.exclusive} == {"devices": [("campaign", "brand")]}
+    assert metrics.ask("devices", campaign=campaign).rows
+    with pytest.raises(UnknownName, match="by campaign and brand together"):
+        metrics.ask("devices", campaign=campaign, brand=brand)
+    with pytest.raises(UnknownName, match=f"campaign '{campaign}' is in brand '{brand}', not in '{other}'"):
+        metrics.trend(Grain.day, campaigns=[campaign], brands=[other])
+    assert metrics.trend(Grain.day, campaigns=[campaign], brands=[brand]).rows
+    with pytest.raises(UnknownName, match="unknown channel 'tv'"):
+        metrics.ask("benchmarks", campaign=campaign, channel="tv")
+
+
+def replan(settings: Settings, changes: dict[str, dict[str, str]]) -> None:
+    """Deliver the campaigns dimension again with some plan fields changed (campaign -> column -> value)."""
+    with next(settings.archive.glob("*_campaigns.csv")).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row.update(changes.get(row["campaign_id"], {}))
+    with (settings.landing / "campaigns.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_pacing_of_ended_campaigns_is_coherent(world: Settings, metrics: Metrics) -> None:
+    """Two converting campaigns re-planned to have ended yesterday: one far short of its goal, one past it."""
+    as_of_day = raw(world, "SELECT CAST(max(event_ts) AS DATE) FROM raw.events")[0][0]
+    short, reached = (
+        campaign
+        for (campaign,) in raw(
+            world,
+            "SELECT campaign_id FROM raw.events WHERE event_type = 'conversion' GROUP BY 1 ORDER BY count(*) DESC, 1 "
+            "LIMIT 2",
+        )
+    )
+    first_conversion = raw(
+        world,
+        "SELECT min(CAST(event_ts AS DATE)) FROM raw.events WHERE campaign_id = ? AND event_type = 'conversion'",
+        [reached],
+    )[0][0]
+    ended = (as_of_day - timedelta(days=1)).isoformat()
+    replan(
+        world,
+        {
+            short: {"end_date": ended, "goal_conversions": "99999"},
+            reached: {"end_date": ended, "goal_conversions": "1"},
+        },
+    )
+    ingest_run(world)
+    build(world)
+
+    missed = metrics.ask("pacing", campaign=short).records()[0]
+    assert (missed["status"], missed["goal_reached_date"]) == ("missed", None)
+    assert (missed["days_to_goal"], missed["projected_goal_date"]) == (None, None)  # no projection after the end
+    assert missed["budget_status"] == "ended" and missed["projected_spend_at_end"] == missed["spend_to_date"]
+    assert missed["projected_conversions_at_end"] == missed["conversions_to_date"]
+    done = metrics.ask("pacing", campaign=reached).records()[0]
+    assert (done["status"], done["goal_reached_date"]) == ("goal_reached", first_conversion)
+    assert (done["days_to_goal"], done["projected_goal_date"]) == (None, None)
 
 
 def test_reads_never_fail_while_a_transform_writes(world: Settings) -> None:

@@ -14,7 +14,8 @@
     {%- if existing is not none and existing.is_view and not should_full_refresh()
           and view_definition_unchanged(this, sql) -%}
         {%- call statement('main') -%} select 'view unchanged' as status {%- endcall -%}
-        {%- do persist_docs(this, model) -%}  {#- a changed description still reaches the catalog -#}
+        {#- a changed description still reaches the catalog; COMMENT ON names the object's type -#}
+        {%- do persist_docs(this.incorporate(type='view'), model) -%}
         {%- do adapter.commit() -%}
         {{ return({'relations': [this.incorporate(type='view')]}) }}
     {%- endif -%}
@@ -58,7 +59,7 @@
         insert into {{ this }} select * from {{ batch }};
         drop table {{ batch }}
     {%- endcall -%}
-    {%- do persist_docs(this, model) -%}
+    {%- do persist_docs(this.incorporate(type='table'), model) -%}  {#- COMMENT ON needs the type -#}
     {%- do adapter.commit() -%}
     {{ return({'relations': [this]}) }}
 {%- endmaterialization %}

@@ -49,3 +49,21 @@
 {% macro ratio(numerator, denominator) -%}
     cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0)
 {%- endmacro %}
+
+
+{#- The lower end of the Wilson score interval of a proportion (successes / trials) at normal quantile z:
+    the rate the data supports with that confidence. Small samples get wide intervals and so low bounds,
+    which is why rankings use it instead of the raw rate. Exactly 0 without successes (the formula leaves
+    rounding noise there, which would break ties), null without trials, like ratio(). -#}
+{% macro wilson_lower_bound(successes, trials, z) -%}
+    case
+        when {{ successes }} = 0 and {{ trials }} > 0 then 0.0
+        when {{ trials }} > 0 then (
+            cast({{ successes }} as double) + {{ z }} * {{ z }} / 2.0
+            - {{ z }} * sqrt(
+                cast({{ successes }} as double) * ({{ trials }} - {{ successes }}) / {{ trials }}
+                + {{ z }} * {{ z }} / 4.0
+            )
+        ) / ({{ trials }} + {{ z }} * {{ z }})
+    end
+{%- endmacro %}

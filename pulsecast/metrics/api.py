@@ -59,6 +59,7 @@ class Answer:
     """The table the answer was read from (aggregate navigation's choice)."""
     data: pa.Table
     empty: str = ""
+    """When there are no rows, the question's sentence saying why (e.g. the guard no row passed)."""
 
     @property
     def columns(self) -> list[str]:
@@ -159,7 +160,10 @@ class Metrics:
             + (f" WHERE {' AND '.join(where)}" if where else "")
             + f" GROUP BY {positions} ORDER BY {positions}"
         )
-        return self._answer(rollup.table, sql, params)
+        answer = self._answer(rollup.table, sql, params)
+        if not answer.data.num_rows and campaigns and brands:
+            self._check_campaigns_in_brands(campaigns, brands)
+        return answer
 
     def ask(
         self,
@@ -174,6 +178,14 @@ class Metrics:
         if question not in QUESTIONS:
             raise UnknownName(f"unknown question '{question}'; ask one of: {', '.join(QUESTIONS)}")
         spec = QUESTIONS[question]
+        given = [option for option, value in filters.items() if value is not None]
+        for group in spec.exclusive:
+            clash = [option for option in group if option in given]
+            if len(clash) > 1:
+                raise UnknownName(
+                    f"'{question}' cannot be filtered by {' and '.join(clash)} together: each selects its own rows "
+                    f"by {spec.filters[clash[0]]}, so together they match nothing; give one of them"
+                )
         where, params = [], []
         for option, value in filters.items():
             if value is None:
@@ -184,7 +196,7 @@ class Metrics:
             choices = spec.choices.get(option)
             if choices and value not in choices:
                 raise UnknownName(f"unknown {option} {value!r} for '{question}' (choose one of: {', '.join(choices)})")
-            if option in ("campaign", "brand"):
+            if option in Dimension.__members__:
                 self._check_names(Dimension(option), [value])
             where.append(f"{spec.filters[option]} = ?")
             params.append(value)
@@ -205,7 +217,7 @@ class Metrics:
             + (f" ORDER BY {spec.order_by}" if spec.order_by else "")
             + f" LIMIT {int(limit)}"
         )
-        return self._answer(spec.table, sql, params)
+        return self._answer(spec.table, sql, params, empty=spec.empty)
 
     def _navigate(
         self, grain: Grain, needed: set[Dimension], start: date | datetime | None, end: date | datetime | None
@@ -241,14 +253,25 @@ class Metrics:
                 f"unknown {dimension.value} {', '.join(repr(v) for v in unknown)} (known, e.g.: {examples})"
             )
 
-    def _answer(self, table: str, sql: str, params: list) -> Answer:
+    def _check_campaigns_in_brands(self, campaigns: Sequence[str], brands: Sequence[str]) -> None:
+        """An empty answer filtered on campaigns none of which is in the brands asked for: say so instead."""
+        placeholders = ", ".join("?" for _ in campaigns)
+        sql = f"SELECT campaign_id, brand_id FROM campaigns WHERE campaign_id IN ({placeholders})"
+        owners = dict(self._connection().execute(sql, list(campaigns)).fetchall())
+        if owners and not set(owners.values()) & set(brands):
+            of = "; ".join(f"campaign '{c}' is in brand '{b}'" for c, b in sorted(owners.items()))
+            raise UnknownName(f"{of}, not in {', '.join(repr(b) for b in brands)}: the filters contradict each other")
+
+    def _answer(self, table: str, sql: str, params: list, empty: str = "") -> Answer:
+        """The answer to `sql`, cached; `empty` is said when it has no rows."""
         con = self._connection()  # first: a newer snapshot empties the cache
         key = (sql, tuple(params))
         answer = self._answers.get(key)
         if answer is not None:
             self._answers.move_to_end(key)
             return answer
-        answer = Answer(table, con.sql(sql, params=params).to_arrow_table())
+        data = con.sql(sql, params=params).to_arrow_table()
+        answer = Answer(table, data, "" if data.num_rows else empty)
         if self._cache_size:
             self._answers[key] = answer
             if len(self._answers) > self._cache_size:

@@ -107,6 +107,24 @@ class Question:
     """Filter -> the only values its column holds, so a typo is an error naming them instead of an empty answer."""
     columns: tuple[str, ...] = ()
     """The columns a person reads first, in order, when a terminal cannot show them all (then keys, headline)."""
+    empty: str = ""
+    """Why an answer can have no rows (e.g. a guard no row passed), said instead of a bare "0 rows"."""
+
+    @property
+    def exclusive(self) -> list[tuple[str, ...]]:
+        """Groups of filters on the same column, of which at most one may be given.
+
+        Two of them together can only answer nothing (the device mix of campaign X *and* brand Y), so asking
+        is an error rather than an empty answer. Derived from `filters`, so a new filter cannot be forgotten.
+        """
+        by_column: dict[str, list[str]] = {}
+        for option, column in self.filters.items():
+            by_column.setdefault(column, []).append(option)
+        return [tuple(options) for options in by_column.values() if len(options) > 1]
+
+
+TOP_CTR_MIN_IMPRESSIONS = measures.project_vars()["top_ctr_min_impressions"]
+"""The CTR ranking's floor as dbt builds it by default (var top_ctr_min_impressions), for the empty answer."""
 
 
 QUESTIONS: dict[str, Question] = {
@@ -123,14 +141,20 @@ QUESTIONS: dict[str, Question] = {
         {"campaign": "scope_id", "brand": "scope_id"},
         "scope, scope_id, impressions DESC",
         implies={"campaign": ("scope", "campaign"), "brand": ("scope", "brand")},
+        empty="No device mix: the campaign or brand has no events with a device yet.",
     ),
     "top": Question(
         "top_campaigns_last_hour",
-        "Top campaigns in the last hour by impressions and by CTR.",
+        "Top campaigns in the last hour by impressions and by CTR (on its 95% lower bound, a small floor).",
         {"by": "ranked_by"},
         "ranked_by, rank",
         choices={"by": RANKINGS},
         columns=("ranked_by", "rank", "campaign_id", "impressions", "clicks", "ctr"),
+        empty=(
+            "No campaign qualifies: the last hour had no impressions, or (ranked by CTR) no campaign reached the "
+            f"{TOP_CTR_MIN_IMPRESSIONS} impressions in the hour the CTR ranking needs (dbt var "
+            "top_ctr_min_impressions)."
+        ),
     ),
     "brands": Question(
         "brand_performance",
@@ -160,7 +184,7 @@ QUESTIONS: dict[str, Question] = {
     ),
     "pacing": Question(
         "campaign_pacing",
-        "Funnel and pace to goal per campaign, with the projected date.",
+        "Funnel, pace to goal (reached date or projected date) and budget pacing per campaign.",
         {"campaign": "campaign_id"},
         "campaign_id",
         columns=(
@@ -220,6 +244,7 @@ QUESTIONS: dict[str, Question] = {
         "campaign_id, channel",
         choices={"channel": CHANNELS},
         columns=("campaign_id", "channel", "ctr", "benchmark_ctr", "cvr", "benchmark_cvr", "cpc", "benchmark_cpc"),
+        empty="No benchmark rows: nothing was delivered on that channel (by that campaign, when one is given).",
     ),
     "forecast": Question(
         "forecast_vs_actual",

@@ -24,6 +24,9 @@ def _raw_sql(measure: measures.Measure) -> str:
     return f"coalesce(sum({measure.sums}), 0) AS {measure.name}"
 
 
+DBT_VARS = measures.project_vars()
+"""The defaults the marts were built with (the CTR ranking's floor and confidence, the ranking length)."""
+
 MEASURES = list(measures.MEASURES)
 """The measures a trend answer carries, in its column order (every declared measure)."""
 MEASURES_SQL = ", ".join(_raw_sql(measure) for measure in measures.MEASURES.values())
@@ -98,6 +101,22 @@ PROBES = [
              AND date_trunc('hour', event_ts) = (SELECT max(date_trunc('hour', event_ts)) FROM raw.events)
            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10""",
     ),
+    Probe(  # the Wilson lower bound restated, so the mart's ranking is checked, not copied
+        "top campaigns last hour: ctr",
+        lambda m: m.ask("top", by="ctr"),
+        ["rank", "campaign_id", "impressions", "clicks"],
+        f"""WITH hour AS (
+               SELECT campaign_id, count(*) FILTER (WHERE event_type = 'impression') AS n,
+                      count(*) FILTER (WHERE event_type = 'click') AS c, {DBT_VARS["top_ctr_confidence_z"]} AS z
+               FROM raw.events
+               WHERE date_trunc('hour', event_ts) = (SELECT max(date_trunc('hour', event_ts)) FROM raw.events)
+               GROUP BY 1)
+           SELECT row_number() OVER (ORDER BY CASE WHEN c = 0 THEN 0
+                      ELSE (c + z * z / 2 - z * sqrt(c * (n - c) / n + z * z / 4)) / (n + z * z) END DESC,
+                      n DESC, campaign_id) AS rank, campaign_id, n, c
+           FROM hour WHERE n >= {DBT_VARS["top_ctr_min_impressions"]}
+           QUALIFY rank <= {DBT_VARS["top_campaigns_limit"]}""",
+    ),
     Probe(
         "owner earnings: all time",
         lambda m: m.ask("earnings"),
@@ -105,12 +124,22 @@ PROBES = [
         "SELECT owner_id, sum(amount) FROM raw.events WHERE event_type = 'earning' GROUP BY owner_id",
     ),
     Probe(  # every planned campaign, also one without events yet
-        "pacing: conversions to date",
+        "pacing: conversions and spend to date, the day the goal was reached",
         lambda m: m.ask("pacing"),
-        ["campaign_id", "conversions_to_date"],
-        """SELECT campaign_id, count(e.event_id) FILTER (WHERE e.event_type = 'conversion')
+        ["campaign_id", "conversions_to_date", "spend_to_date", "goal_reached_date"],
+        """WITH daily AS (
+               SELECT campaign_id, CAST(event_ts AS DATE) AS day,
+                      count(*) FILTER (WHERE event_type = 'conversion') AS conversions
+               FROM raw.events GROUP BY ALL),
+           reached AS (
+               SELECT campaign_id, min(day) AS day
+               FROM (SELECT *, sum(conversions) OVER (PARTITION BY campaign_id ORDER BY day) AS total FROM daily)
+               JOIN raw.campaigns USING (campaign_id)
+               WHERE goal_conversions > 0 AND total >= goal_conversions GROUP BY 1)
+           SELECT campaign_id, count(e.event_id) FILTER (WHERE e.event_type = 'conversion'),
+                  coalesce(sum(e.cost), 0), any_value(reached.day)
            FROM (SELECT campaign_id FROM raw.campaigns UNION SELECT campaign_id FROM raw.events)
-           LEFT JOIN raw.events AS e USING (campaign_id) GROUP BY 1""",
+           LEFT JOIN raw.events AS e USING (campaign_id) LEFT JOIN reached USING (campaign_id) GROUP BY 1""",
     ),
     Probe(
         "audience heatmap",
