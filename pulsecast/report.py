@@ -15,7 +15,10 @@ from pulsecast.ingest import RunSummary
 from pulsecast.status import Accounting, Status
 
 DOCS_HINT = "Browse every model, column, test and exposure with `make docs` (http://127.0.0.1:8080)."
-UI_HINT = "Open: Prefect UI `make serve` (http://127.0.0.1:4200), dbt docs `make docs`, MLflow UI `make mlflow`."
+UI_HINT = (
+    "Open: Prefect UI `make serve` (http://127.0.0.1:4200), dbt docs `make docs`, MLflow UI `make mlflow`.\n"
+    "Ask: `pulsecast metrics --help` for the dashboard questions, `pulsecast sql \"SHOW TABLES\"` for your own SQL."
+)
 
 
 @dataclass(frozen=True)

@@ -102,3 +102,30 @@ def test_an_empty_answer_is_one_sentence(world: Settings) -> None:
     lines = metrics(world, "sessions", "--start", "2030-01-01").splitlines()
     assert len(lines) == 1 and "─" not in lines[0]
     assert json.loads(metrics(world, "sessions", "--start", "2030-01-01", "--format", "json")) == []
+
+
+def test_sql_answers_from_the_snapshot_and_refuses_writes(world: Settings) -> None:
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                pulsecast(
+                    "sql",
+                    "SELECT campaign_id, status FROM campaign_pacing ORDER BY 1",
+                    "--format",
+                    "csv",
+                    data_dir=world.data_dir,
+                ).stdout
+            )
+        )
+    )
+    assert rows and set(rows[0]) == {"campaign_id", "status"}
+
+    write = pulsecast("sql", "DELETE FROM campaign_pacing", data_dir=world.data_dir)
+    assert write.returncode == 1
+    assert write.stdout.startswith("error: the query failed:") and len(write.stdout.strip().splitlines()) == 1
+    assert (
+        pulsecast(
+            "sql", "SELECT count(*) AS n FROM campaign_pacing", "--format", "json", data_dir=world.data_dir
+        ).stdout.count('"n"')
+        == 1
+    )

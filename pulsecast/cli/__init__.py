@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pulsecast.cli.metrics import app as metrics_app
+from pulsecast.cli.metrics import sql
 from pulsecast.cli.render import show
 from pulsecast.contract import FileFormat
 from pulsecast.generator import GenerationMode, WorldConfig
@@ -33,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(metrics_app, name="metrics")
+app.command("sql")(sql)
 console = Console()
 
 

@@ -199,5 +199,16 @@ def _question_command(name: str, question: Question):
     return command
 
 
+def sql(
+    query: str = typer.Argument(..., help='e.g. "SELECT campaign_id, status FROM campaign_pacing"'),
+    output: Format = FORMAT_OPTION,
+    columns: list[str] = COLUMNS_OPTION,
+) -> None:
+    """Your own read-only SQL over the published marts (the snapshot dashboards read; `SHOW TABLES` lists them)."""
+    with Metrics(get_settings()) as metrics:
+        answer = metrics.sql(query)
+    show(answer, output, columns)
+
+
 for _name, _question in QUESTIONS.items():
     app.command(_name)(_question_command(_name, _question))

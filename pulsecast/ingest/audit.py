@@ -78,9 +78,12 @@ def audit_run(con: duckdb.DuckDBPyConnection, run_id: str, future_hours: float) 
 
 def _validate(frame: pandas.DataFrame, future_hours: float) -> AuditResult:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # This one sets its own level; its INFO line per run ("Created temporary directory ... for ephemeral docs site") says nothing to a user.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
