@@ -82,7 +82,8 @@ def _validate(frame: pandas.DataFrame, future_hours: float) -> AuditResult:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    # This one sets its own level; its INFO line per run ("Created temporary directory ... for ephemeral docs site") says nothing to a user.
+    # This one sets its own level; its INFO line per run ("Created temporary directory ... for ephemeral docs
+    # site") says nothing to a user.
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
     context = gx.get_context(mode="ephemeral")
