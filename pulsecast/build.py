@@ -71,9 +71,13 @@ class BuildResult:
 
 
 def dbt_args(*command: str, target: Path = DEFAULT_TARGET) -> list[str]:
-    """A dbt command line against Pulsecast's project, its profiles and a target folder."""
+    """A dbt command line against Pulsecast's project, its profiles and a target folder.
+
+    Quiet on the console (errors only: a line per node drowned what a run did; the build report summarises
+    them), while the debug log still goes to `<target>/logs/dbt.log` for a node that fails."""
     return [
         *command,
+        "--quiet",
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulsecast.build import BuildResult
+from pulsecast.build import BuildResult, NodeResult
 from pulsecast.display import ColumnFormat, column_format
 from pulsecast.ingest import RunSummary
 from pulsecast.status import Accounting, Status
@@ -103,15 +103,20 @@ def ingest_report(summary: RunSummary) -> Report:
     )
 
 
+PASSING = {"success", "pass", "no-op"}
+"""dbt statuses of nodes that did their job (an exposure is a no-op)."""
+SLOWEST = 5
+
+
 def build_report(result: BuildResult) -> Report:
+    """The build in a few lines: every node is a task in the Prefect UI and a line of dbt's log, not of this."""
     changes = [
         {"model": c.model, "partitions": c.partitions, "rows deleted": c.rows_deleted, "rows inserted": c.rows_inserted}
         for c in result.changes
+        if c.partitions or c.rows_deleted or c.rows_inserted
     ]
-    nodes = [
-        {"type": n.resource_type, "node": n.name, "status": n.status, "seconds": round(n.seconds, 2)}
-        for n in result.nodes
-    ]
+    not_passing = [n for n in result.nodes if n.status not in PASSING]
+    slowest = sorted(result.nodes, key=lambda n: n.seconds, reverse=True)[:SLOWEST]
     return Report(
         f"dbt {result.command}",
         [
@@ -120,10 +125,15 @@ def build_report(result: BuildResult) -> Report:
             DOCS_HINT,
         ],
         [
-            Table("Rows changed by incremental models", changes, "None: a full rebuild or nothing new."),
-            Table("Nodes", nodes),
+            Table("Rows changed by incremental models", changes, "None: a full rebuild, or nothing new."),
+            Table("Nodes that did not pass", _node_rows(not_passing), "None: every node passed."),
+            Table(f"Slowest {SLOWEST} nodes", _node_rows(slowest)),
         ],
     )
+
+
+def _node_rows(nodes: list[NodeResult]) -> list[dict]:
+    return [{"type": n.resource_type, "node": n.name, "status": n.status, "seconds": n.seconds} for n in nodes]
 
 
 def status_report(status: Status, warehouse: str) -> Report:

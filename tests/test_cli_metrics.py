@@ -129,3 +129,13 @@ def test_sql_answers_from_the_snapshot_and_refuses_writes(world: Settings) -> No
         ).stdout.count('"n"')
         == 1
     )
+
+
+def test_transform_says_what_the_build_did_in_a_few_lines(world: Settings) -> None:
+    result = pulsecast("transform", data_dir=world.data_dir)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "Nodes that did not pass: None: every node passed." in output
+    assert "Rows changed by incremental models: None" in output  # nothing new since the last build
+    assert "Slowest 5 nodes" in output and "START" not in output  # dbt's per-node log stays in its log file
+    assert len(output.splitlines()) < 40, output

@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +124,7 @@ def transform(
     """`dbt build` and publish the marts for readers (without Prefect; the flow `transform` does the same)."""
     from pulsecast.build import build
 
-    report = build_report(build(get_settings(), full_refresh, retry_failed))
-    show(console, replace(report, tables=report.tables[:1]))  # dbt's own log has already listed every node
+    show(console, build_report(build(get_settings(), full_refresh, retry_failed)))
 
 
 @app.command()
