@@ -233,6 +233,7 @@ def main() -> None:
         # ephemeral server's SQLite at start-up, printing "database is locked" tracebacks).
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # bars per registered model
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # its INFO lines restate the training report
         # The temporary server of `pulsecast run` needs more than Prefect's 20 s on a busy 2-core machine.
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
         app()

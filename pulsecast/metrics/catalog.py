@@ -149,7 +149,7 @@ QUESTIONS: dict[str, Question] = {
         {"by": "ranked_by"},
         "ranked_by, rank",
         choices={"by": RANKINGS},
-        columns=("ranked_by", "rank", "campaign_id", "impressions", "clicks", "ctr"),
+        columns=("ranked_by", "rank", "campaign_id", "impressions", "clicks", "ctr", "ctr_lower_bound"),
         empty=(
             "No campaign qualifies: the last hour had no impressions, or (ranked by CTR) no campaign reached the "
             f"{TOP_CTR_MIN_IMPRESSIONS} impressions in the hour the CTR ranking needs (dbt var "
@@ -192,9 +192,11 @@ QUESTIONS: dict[str, Question] = {
             "status",
             "goal_conversions",
             "conversions_to_date",
-            "pace_conversions_per_day",
+            "goal_reached_date",
             "projected_goal_date",
             "end_date",
+            "budget_status",
+            "budget_pacing_ratio",
         ),
     ),
     "heatmap": Question(
@@ -254,5 +256,9 @@ QUESTIONS: dict[str, Question] = {
         time_column="ds",
         choices={"metric": FORECAST_METRICS, "level": SERIES_LEVELS, "model": FORECAST_MODELS},
         columns=("metric", "unique_id", "ds", "actual", "yhat", "yhat_lo_80", "yhat_hi_80", "model_version"),
+        empty=(
+            "No forecast for this selection: the train flow forecasts active campaigns, their brands and the total"
+            " (`pulsecast train`, or `make run`), and a series needs enough history to be trained."
+        ),
     ),
 }
