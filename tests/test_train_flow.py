@@ -79,7 +79,7 @@ def test_train_forecasts_registers_caches_and_retrains_degraded_series(
     with reader(settings) as con:
         assert con.execute(MART_COLUMNS).fetchall() == untrained_columns, "the same types before any training"
         campaign = con.execute("SELECT min(campaign_id) FROM marts.forecast_vs_actual").fetchone()[0]
-    cli = pulsecast("metrics", "forecast", "--campaign", campaign, "--metric", "clicks", "--json",
+    cli = pulsecast("metrics", "forecast", "--campaign", campaign, "--metric", "clicks", "--format", "json",
                     data_dir=settings.data_dir)  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     rows = json.loads(cli.stdout)
