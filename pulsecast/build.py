@@ -143,10 +143,17 @@ def generate_docs(settings: Settings, runner: DbtRunner | None = None) -> Path:
     return DEFAULT_TARGET / "index.html"
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    """Static files without an access-log line on the terminal for every page and asset the browser asks for."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def serve_docs(port: int) -> None:
     """The generated site on 127.0.0.1 until interrupted. It is static files: no warehouse, no lock, and no
     `dbt docs serve`, whose Ctrl-C ends in a logged stack trace."""
-    handler = partial(SimpleHTTPRequestHandler, directory=str(DEFAULT_TARGET))
+    handler = partial(_QuietHandler, directory=str(DEFAULT_TARGET))
     with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         server.serve_forever()
 
