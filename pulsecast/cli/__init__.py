@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -61,6 +62,7 @@ def run(
     """Run the whole pipeline (Prefect flow `pipeline`): demo world if empty, ingest, dbt build, forecasts."""
     from pulsecast.flows.pipeline import pipeline
 
+    _task_progress_off_the_console()
     pipeline(world=WorldConfig(seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day))
     show_status()
 
@@ -136,6 +138,7 @@ def train(
     """Forecast every active campaign, brand and the total (Prefect flow `train`); track and register in MLflow."""
     from pulsecast.flows.train import train as train_flow
 
+    _task_progress_off_the_console()
     config = TrainConfig(horizon=horizon, windows=windows, **({"metrics": metric} if metric else {}))
     runs = train_flow(config)
     console.print(f"Trained {len(runs)} metric(s): {', '.join(runs) or 'none'}. Browse the runs with `make mlflow`.")
@@ -217,15 +220,30 @@ def show_status() -> None:
     console.print(UI_HINT)
 
 
-def _not_a_routine_task_end(record: logging.LogRecord) -> bool:
-    """A task run that completed says so in the UI; in the terminal hundreds of such lines hide what matters."""
-    return not (record.levelno == logging.INFO and record.getMessage().startswith("Finished in state Completed"))
+TASK_PROGRESS = re.compile(r"Finished in state Completed\(|\d+ of \d+ (START|OK|PASS|NO-OP|SKIP) ")
+"""A task run's routine lines: its completion, and dbt's progress line per node (PrefectDbtRunner's tasks)."""
+
+
+def _not_task_progress(record: logging.LogRecord) -> bool:
+    return not (
+        record.name == "prefect.task_runs"
+        and record.levelno < logging.WARNING
+        and TASK_PROGRESS.match(record.getMessage())
+    )
+
+
+def _task_progress_off_the_console() -> None:
+    """A task run's routine lines (dbt's START / OK per node, `Finished in state Completed()`) stay in the Prefect
+    UI; in the terminal ~700 of them per `make run` hid what the run did. Everything else still shows. The
+    console is the root logger's handler (Prefect's task-run logger sends to the UI through its own handler);
+    call this after Prefect is imported, as its logging set-up may install one."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_task_progress)
 
 
 def main() -> None:
     """Entry point: errors are one clear line (set PULSECAST_DEBUG=1 for the traceback)."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("prefect.task_runs").addFilter(_not_a_routine_task_end)
     try:
         prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(get_settings().data_dir.resolve() / "prefect")))
         prefect_home.mkdir(parents=True, exist_ok=True)
