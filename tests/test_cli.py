@@ -46,3 +46,19 @@ def test_bad_option_values_are_refused(tmp_path: Path) -> None:
     result = pulsecast("generate", "backfill", "--days", "0", data_dir=tmp_path / "data")
     assert result.returncode == 2
     assert "--days" in result.stderr
+
+
+def test_routine_task_lines_stay_off_the_terminal() -> None:
+    from logging import ERROR, INFO, LogRecord
+
+    from pulsecast.cli import _not_task_progress as shown
+
+    def line(message: str, level: int = INFO, logger: str = "prefect.task_runs") -> LogRecord:
+        return LogRecord(logger, level, __file__, 0, message, None, None)
+
+    assert not shown(line("Finished in state Completed()"))
+    assert not shown(line("12 of 247 START sql view model staging.stg_events ........ [RUN]"))
+    assert not shown(line("13 of 247 PASS not_null_campaign_daily_day ........ [PASS in 0.1s]"))
+    assert shown(line("clicks: MLflow run 1f2e, version 3: challenger"))  # a task's own print
+    assert shown(line("14 of 247 ERROR creating sql table model marts.x", ERROR))
+    assert shown(line("Finished in state Completed()", logger="prefect.flow_runs"))
