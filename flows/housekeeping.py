@@ -70,15 +70,12 @@ def paused_names(client: SyncPrefectClient, pool: str) -> set[str]:
     return {d.name for d in pool_deployments(client, pool) if d.paused}
 
 
-def pause_again(client: SyncPrefectClient, pool: str, names: Iterable[str]) -> list[str]:
-    """Pause the named deployments (a re-deploy resumes them); returns the names paused."""
+def pause_again(client: SyncPrefectClient, pool: str, names: Iterable[str]) -> None:
+    """Pause the named deployments (a re-deploy resumes them)."""
     wanted = set(names)
-    paused = []
     for deployment in pool_deployments(client, pool):
         if deployment.name in wanted and not deployment.paused:
             client.pause_deployment(deployment.id)
-            paused.append(deployment.name)
-    return paused
 
 
 def _runs(client: SyncPrefectClient, deployments: dict[UUID, str], states: Iterable[StateType]) -> list[FlowRun]:
@@ -130,12 +127,13 @@ def drop_late_and_paused(
         name = deployments[run.deployment_id]
         if not run.auto_scheduled or run.run_count or run.state_name == "AwaitingConcurrencySlot":
             continue
+        late = run.expected_start_time is not None and run.expected_start_time <= now
         if name in paused:
             tally = tidied.paused_dropped
-        elif run.expected_start_time and run.expected_start_time <= now and run.deployment_id in kept:
+        elif late and run.deployment_id in kept:
             tally = tidied.late_dropped
         else:
-            if run.expected_start_time and run.expected_start_time <= now:
+            if late:
                 kept.add(run.deployment_id)
             continue
         client.delete_flow_run(run.id)

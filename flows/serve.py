@@ -113,10 +113,14 @@ def _quietly(args: list[str], env: dict[str, str]) -> None:
 class LocalPrefect:
     """A running server with the pool and the deployments applied: its environment and an API client."""
 
-    port: int
     env: dict[str, str]
     client: SyncPrefectClient
     server_log: Path
+
+    def tidy(self, *, worker_alive: bool) -> None:
+        """One housekeeping pass, said in sentences on the terminal."""
+        for sentence in tidy(self.client, POOL, worker_alive=worker_alive).sentences():
+            print(sentence)
 
     def worker(self) -> AbstractContextManager[subprocess.Popen]:
         """A worker on the pool, stopped (with the flow runs it started) when the block ends."""
@@ -141,9 +145,9 @@ def local_prefect(port: int) -> Iterator[LocalPrefect]:
             _quietly(prefect_command("work-pool", "create", POOL, "--type", "process", "--overwrite"), env)
             _quietly(prefect_command("--no-prompt", "deploy", "--all"), env)
             pause_again(client, POOL, paused)
-            for sentence in tidy(client, POOL, worker_alive=False).sentences():
-                print(sentence)
-            yield LocalPrefect(port, env, client, server_log)
+            local = LocalPrefect(env, client, server_log)
+            local.tidy(worker_alive=False)
+            yield local
 
 
 def supervise(local: LocalPrefect) -> None:
@@ -154,16 +158,14 @@ def supervise(local: LocalPrefect) -> None:
         with local.worker() as worker:
             while worker.poll() is None:
                 time.sleep(TIDY_SECONDS)
-                for sentence in tidy(local.client, POOL, worker_alive=True).sentences():
-                    print(sentence)
+                local.tidy(worker_alive=True)
         fast_deaths = fast_deaths + 1 if time.monotonic() - started < 60 else 0
         if fast_deaths >= FAST_DEATHS:
             raise RuntimeError(
                 f"the worker stopped {fast_deaths} times within a minute of its start (exit {worker.returncode})"
             )
         print(f"The worker stopped unexpectedly (exit {worker.returncode}); recovering its runs and starting another.")
-        for sentence in tidy(local.client, POOL, worker_alive=False).sentences():
-            print(sentence)
+        local.tidy(worker_alive=False)
 
 
 def serve(port: int = 4200) -> None:
