@@ -1,4 +1,5 @@
-"""The train flow's warehouse tables: `ml.forecasts`, `ml.backtests` and `ml.forecast_accuracy`.
+"""The train flow's warehouse tables: `ml.forecasts`, `ml.backtests`, `ml.backtest_forecasts` and
+`ml.forecast_accuracy`.
 
 Every run appends its own forecasts and backtests (rows of a run id are replaced if it is written again), so
 past forecasts stay to be scored when their actuals arrive. Column descriptions live with the dbt sources
@@ -37,6 +38,10 @@ CREATE TABLE IF NOT EXISTS ml.backtests (
     run_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, unique_id VARCHAR NOT NULL, model VARCHAR NOT NULL,
     "window" INTEGER NOT NULL, cutoff DATE NOT NULL, n INTEGER NOT NULL, mase DOUBLE, smape DOUBLE, {SCORES}
 );
+CREATE TABLE IF NOT EXISTS ml.backtest_forecasts (
+    run_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, unique_id VARCHAR NOT NULL, "window" INTEGER NOT NULL,
+    cutoff DATE NOT NULL, ds DATE NOT NULL, y DOUBLE NOT NULL, yhat DOUBLE NOT NULL, {INTERVALS}
+);
 CREATE TABLE IF NOT EXISTS ml.forecast_accuracy (
     run_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, unique_id VARCHAR NOT NULL, model VARCHAR NOT NULL,
     cutoff DATE NOT NULL, scored_from DATE NOT NULL, scored_through DATE NOT NULL, n INTEGER NOT NULL,
@@ -72,6 +77,7 @@ def write_training(
         if not ensemble.backtest_.empty:
             scored = backtest_rows(ensemble.backtest_, history, ensemble.season_length_, stamp)
             replace(con, "backtests", scored, stamp.run_id)
+            replace(con, "backtest_forecasts", ensemble_backtest_rows(ensemble.backtest_, stamp), stamp.run_id)
     return len(rows)
 
 
@@ -113,3 +119,10 @@ def backtest_rows(backtest: pd.DataFrame, history: pd.DataFrame, season_length: 
     cutoffs = backtest.groupby(["unique_id", "window"], as_index=False)["cutoff"].first()
     run = {name: value for name, value in asdict(stamp).items() if name != "cutoff"}  # each window keeps its own
     return scores.merge(cutoffs, on=["unique_id", "window"]).assign(**run)
+
+
+def ensemble_backtest_rows(backtest: pd.DataFrame, stamp: RunStamp) -> pd.DataFrame:
+    """The ensemble's own (cross-fitted) backtest forecasts beside their actuals: what the outlook calibrates
+    the cumulative scenarios on, since totals over several days cannot be read off daily intervals."""
+    rows = backtest[backtest["model"] == "ensemble"].drop(columns="model")
+    return rows.assign(run_id=stamp.run_id, metric=stamp.metric)
