@@ -24,6 +24,7 @@ DEPLOYMENTS = (
     "pipeline/daily",
     "transform/transform-on-demand",
     "train/train-daily",
+    "decide/decide-daily",
 )
 
 
@@ -51,6 +52,7 @@ def test_worker_picks_up_a_deployment_run_and_completes_it(tmp_path: Path, monke
         assert "world" in schemas["pipeline/daily"], "typed parameters give the UI a form"
         assert "mode" in schemas["generate-events/live-simulation"]
         assert "config" in schemas["train/train-daily"]
+        assert "config" in schemas["decide/decide-daily"]
 
         run_and_watch(env, "ingest/ingest-every-minute")
         with reader(settings) as con:
@@ -62,6 +64,10 @@ def test_worker_picks_up_a_deployment_run_and_completes_it(tmp_path: Path, monke
         while not deployment_runs(env, "train-daily") and time.monotonic() < deadline:
             time.sleep(1)
         assert deployment_runs(env, "train-daily"), "the daily build's completion starts the training"
+        deadline = time.monotonic() + 120
+        while not deployment_runs(env, "decide-daily") and time.monotonic() < deadline:
+            time.sleep(1)
+        assert deployment_runs(env, "decide-daily"), "the training's completion starts the outlook"
 
 
 def run_and_watch(env: dict[str, str], deployment: str) -> None:
