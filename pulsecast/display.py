@@ -21,9 +21,14 @@ from pulsecast.metrics.catalog import RATES
 _MONEY_COLUMNS = {c.name for contract in CONTRACTS for c in contract.columns if c.kind == "money"}
 _MONEY_MEASURES = {name for name, m in MEASURES.items() if m.sums in _MONEY_COLUMNS}
 
-PERCENT_WORDS = {rate for rate, pair in RATES.items() if not _MONEY_MEASURES & set(pair)} | {"rate", "share"}
-"""A column naming one of these (`ctr`, `benchmark_cvr`, `revenue_share`) is a fraction shown as a percentage:
-the catalog's rates of a count over a count, and the words rate and share."""
+PERCENT_WORDS = {rate for rate, pair in RATES.items() if not _MONEY_MEASURES & set(pair)} | {
+    "rate", "share", "probability", "confidence",
+}  # fmt: skip
+"""A column naming one of these (`ctr`, `benchmark_cvr`, `revenue_share`, `goal_probability`) is a fraction shown
+as a percentage: the catalog's rates of a count over a count, and the words rate, share, probability, confidence."""
+
+COUNT_WORDS = set(MEASURES) - _MONEY_MEASURES
+"""A fractional column naming a counted measure (`realistic_conversions`) is an estimate of a count."""
 
 MONEY_WORDS = (
     _MONEY_COLUMNS
@@ -42,17 +47,19 @@ class Kind(StrEnum):
     money = "money"
     percent = "percent"
     number = "number"
+    estimate = "estimate"
     day = "day"
     minute = "minute"
     moment = "moment"
 
 
-NUMERIC = {Kind.count, Kind.money, Kind.percent, Kind.number}
+NUMERIC = {Kind.count, Kind.money, Kind.percent, Kind.number, Kind.estimate}
 TEMPORAL = {Kind.day, Kind.minute, Kind.moment}
 TEMPLATES = {
     Kind.count: "{:,}",
     Kind.money: "{:,.2f}",
     Kind.number: "{:,.3f}",
+    Kind.estimate: "{:,.1f}",
     Kind.day: "{:%Y-%m-%d}",
     Kind.minute: "{:%Y-%m-%d %H:%M}",
     Kind.moment: "{:%Y-%m-%d %H:%M:%S}",
@@ -101,7 +108,9 @@ def column_format(column: str, values: Iterable[Any]) -> ColumnFormat:
     if isinstance(first, float | Decimal):
         if words & PERCENT_WORDS:
             return ColumnFormat(Kind.percent)
-        return ColumnFormat(Kind.money if words & MONEY_WORDS else Kind.number)
+        if words & MONEY_WORDS:
+            return ColumnFormat(Kind.money)
+        return ColumnFormat(Kind.estimate if words & COUNT_WORDS else Kind.number)
     if isinstance(first, datetime):
         return ColumnFormat(_grain(present))
     if isinstance(first, date):

@@ -18,3 +18,20 @@
     {%- endfor %}
     where false
 {%- endmacro %}
+
+
+{#- The rows of an `ml` table another job writes, or none (typed) before that job first ran. -#}
+{% macro ml_table(table_name) -%}
+    {%- if relation_exists(source('ml', table_name)) -%}
+    select * from {{ source('ml', table_name) }}
+    {%- else -%}
+    {{ empty_source('ml', table_name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The newest `decide` run's rows of an outlook table (the run with the latest created_at). -#}
+{% macro newest_outlook(table_name) -%}
+    select * from ({{ ml_table(table_name) }}) as written
+    where run_id = (select arg_max(run_id, created_at) from ({{ ml_table(table_name) }}) as runs)
+{%- endmacro %}

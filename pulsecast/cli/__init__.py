@@ -20,6 +20,7 @@ from rich.table import Table
 
 from pulsecast.cli.metrics import app as metrics_app
 from pulsecast.cli.metrics import sql
+from pulsecast.cli.outlook import decide, outlook
 from pulsecast.cli.render import show
 from pulsecast.contract import FileFormat
 from pulsecast.generator import GenerationMode, WorldConfig
@@ -35,6 +36,8 @@ app = typer.Typer(
 )
 app.add_typer(metrics_app, name="metrics")
 app.command("sql")(sql)
+app.command()(decide)
+app.command()(outlook)
 console = Console()
 
 
@@ -62,7 +65,7 @@ def run(
     """Run the whole pipeline (Prefect flow `pipeline`): demo world if empty, ingest, dbt build, forecasts."""
     from pulsecast.flows.pipeline import pipeline
 
-    _task_progress_off_the_console()
+    task_progress_off_the_console()
     pipeline(world=WorldConfig(seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day))
     show_status()
 
@@ -138,7 +141,7 @@ def train(
     """Forecast every active campaign, brand and the total (Prefect flow `train`); track and register in MLflow."""
     from pulsecast.flows.train import train as train_flow
 
-    _task_progress_off_the_console()
+    task_progress_off_the_console()
     config = TrainConfig(horizon=horizon, windows=windows, **({"metrics": metric} if metric else {}))
     runs = train_flow(config)
     console.print(f"Trained {len(runs)} metric(s): {', '.join(runs) or 'none'}. Browse the runs with `make mlflow`.")
@@ -232,7 +235,7 @@ def _not_task_progress(record: logging.LogRecord) -> bool:
     )
 
 
-def _task_progress_off_the_console() -> None:
+def task_progress_off_the_console() -> None:
     """A task run's routine lines (dbt's START / OK per node, `Finished in state Completed()`) stay in the Prefect
     UI; in the terminal ~700 of them per `make run` hid what the run did. Everything else still shows. The
     console is the root logger's handler (Prefect's task-run logger sends to the UI through its own handler);

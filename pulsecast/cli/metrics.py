@@ -57,7 +57,7 @@ def show(answer: Answer, output: Format, picked: list[str], first: tuple[str, ..
     columns = _picked(answer, picked)
     data = answer.data.select(columns or answer.columns)
     if output is Format.json:
-        print(json.dumps(data.to_pylist(), default=_json, indent=1))
+        print(json.dumps(data.to_pylist(), default=json_value, indent=1))
     elif output is Format.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(data.column_names)
@@ -86,7 +86,7 @@ def _raw(value: object) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def _json(value: object) -> object:
+def json_value(value: object) -> object:
     """What JSON cannot say itself: money as a number, times as ISO-8601 text."""
     return float(value) if isinstance(value, Decimal) else _raw(value)
 

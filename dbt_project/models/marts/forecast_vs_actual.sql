@@ -13,11 +13,7 @@
 with
 
 forecasts as (
-    {% if relation_exists(source('ml', 'forecasts')) -%}
-    select * from {{ source('ml', 'forecasts') }}
-    {%- else -%}
-    {{ empty_source('ml', 'forecasts') }}
-    {%- endif %}
+    {{ ml_table('forecasts') }}
 ),
 
 newest_runs as (

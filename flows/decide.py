@@ -1,0 +1,93 @@
+"""Flow `decide`: the campaign outlook, from the marts and the newest forecasts.
+
+1. market: the measured effect of competitor share of voice and search interest on each campaign (kept only
+   where it holds out of sample), each brand's competitor position, each campaign's gap to its benchmarks;
+2. scenarios: the cumulative outcome's distribution per campaign and metric, three bands with measured
+   probabilities, market adjustments applied; the goal odds and dates;
+3. risks: dips, fatigue, competitor threats, data and pacing risks, merged into the alert log;
+4. insights: three to five per campaign, every number checked against the facts sent;
+5. write `ml.*`, rebuild the outlook marts and publish them; the outlook as a markdown artifact.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from pulsecast.build import build
+from pulsecast.flows.artifacts import publish
+from pulsecast.flows.transform import prefect_runner
+from pulsecast.ml.outlook import benchmarks, dips, goals, insights, market, risks, scenarios, store
+from pulsecast.ml.outlook.config import DecideConfig
+from pulsecast.ml.outlook.facts import campaign_facts
+from pulsecast.ml.outlook.report import OUTLOOK_MARTS, outlook_report, read_outlook
+from pulsecast.ml.outlook.scope import Scope
+from pulsecast.settings import Settings, get_settings
+from pulsecast.warehouse import reader
+
+
+@task(name="measure-market", cache_policy=NO_CACHE)
+def measure_market(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    with reader(settings) as con:
+        return market.market_effects(con), market.competitor_position(con), benchmarks.benchmark_gaps(con)
+
+
+@task(name="project-scenarios", cache_policy=NO_CACHE)
+def project_scenarios(
+    settings: Settings, config: DecideConfig, effects: pd.DataFrame, run_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    with reader(settings) as con:
+        outlook = scenarios.build_outlook(scenarios.read_inputs(con), market.adjustments(effects))
+    return scenarios.scenario_rows(outlook, run_id, config.horizon), goals.goal_rows(outlook, run_id), outlook.pacing
+
+
+@task(name="find-risks", cache_policy=NO_CACHE)
+def find_risks(
+    settings: Settings, scope: Scope, goal_rows: pd.DataFrame, scenario_rows: pd.DataFrame, pacing: pd.DataFrame,
+    run_id: str,
+) -> pd.DataFrame:  # fmt: skip
+    """Every detector's findings of this run, merged into the alert log (only the scope's campaigns change)."""
+    with reader(settings) as con:
+        found = risks.find_risks(con) + dips.dip_findings(*dips.read_dip_inputs(con))
+        previous = risks.read_risks(con)
+    found += goals.pacing_findings(goal_rows, scenario_rows, pacing)
+    return scope.merge_risks(previous, found, run_id, datetime.now(UTC).replace(tzinfo=None))
+
+
+@task(name="write-insights", cache_policy=NO_CACHE, timeout_seconds=600)
+def write_insights(settings: Settings, config: DecideConfig, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    facts = campaign_facts(frames["pacing"], frames["goals"], frames["scenarios"], frames["risks"],
+                           frames["benchmarks"])  # fmt: skip
+    rows, log = insights.write_insights(facts, settings, use_llm=config.llm)
+    print(log.describe())
+    return rows
+
+
+@flow(name="decide", log_prints=True)
+def decide(config: DecideConfig = DecideConfig()) -> dict[str, int]:
+    """Scenarios, goal odds, risks, market and benchmark position and insights for every forecast campaign (or
+    those named), written to `ml.*` and the outlook marts. Returns the rows written per table."""
+    settings = get_settings()
+    run_id = flow_run.get_id() or "local"
+    with reader(settings) as con:
+        scope = Scope.of(con, config.campaigns)
+    if scope.empty:
+        print("No campaign has a forecast yet: nothing to decide. Run `train` first?")
+        return {}
+    effects, competitors, gaps = measure_market(settings)
+    scenario_rows, goal_rows, pacing = project_scenarios(settings, config, effects, run_id)
+    frames = scope.only({
+        "scenarios": scenario_rows, "goals": goal_rows, "market_effects": effects, "benchmarks": gaps,
+        "pacing": pacing,
+    })  # fmt: skip
+    frames["competitors"] = competitors
+    frames["risks"] = find_risks(settings, scope, goal_rows, scenario_rows, pacing, run_id)
+    frames["insights"] = write_insights(settings, config, frames)
+    written = store.write(settings, {table: frames[table] for table in store.TABLES}, run_id)
+    build(settings, select=OUTLOOK_MARTS, runner=prefect_runner())
+    publish(outlook_report(read_outlook(settings), written), key="decide-outlook")
+    return written

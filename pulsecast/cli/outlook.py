@@ -1,0 +1,68 @@
+"""`pulsecast decide` and `pulsecast outlook`: compute the campaign outlook, and read it back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import typer
+from rich.console import Console
+
+from pulsecast.cli.metrics import json_value
+from pulsecast.cli.render import show
+from pulsecast.ml.outlook.config import DecideConfig
+from pulsecast.report import Report, Table
+from pulsecast.settings import get_settings
+
+console = Console()
+
+
+def decide(
+    campaign: list[str] = typer.Option([], "--campaign", help="Campaign id (repeatable). Default: every forecast one."),
+    horizon: int = typer.Option(DecideConfig.model_fields["horizon"].default, min=1, max=90,
+                                help=DecideConfig.model_fields["horizon"].description),  # fmt: skip
+    llm: bool = typer.Option(True, "--llm/--no-llm", help=DecideConfig.model_fields["llm"].description),
+) -> None:
+    """Scenarios, goal odds, risks, market and benchmark position and insights (Prefect flow `decide`)."""
+    from pulsecast.cli import task_progress_off_the_console
+    from pulsecast.flows.decide import decide as decide_flow
+
+    task_progress_off_the_console()
+    written = decide_flow(DecideConfig(campaigns=campaign, horizon=horizon, llm=llm))
+    console.print(f"Wrote {', '.join(f'{n:,} {t}' for t, n in written.items()) or 'nothing'}. "
+                  "Read it with `pulsecast outlook [CAMPAIGN]`.")  # fmt: skip
+
+
+def outlook(
+    campaign: str | None = typer.Argument(None, help="Campaign id. Default: every campaign with an outlook."),
+    as_json: bool = typer.Option(False, "--json", help="Everything, raw values, as JSON on stdout."),
+) -> None:
+    """The newest campaign outlook from the published marts: pace, goal odds, scenarios, risks, insights."""
+    from pulsecast.ml.outlook.report import outlook_report, read_outlook
+
+    try:
+        outlooks = read_outlook(get_settings(), campaign)
+    except KeyError as error:
+        raise typer.BadParameter(error.args[0], param_hint="CAMPAIGN") from None
+    if as_json:
+        print(json.dumps({cid: asdict(o) for cid, o in outlooks.items()}, default=json_value, indent=1))
+    elif not outlooks:
+        console.print("No outlook yet: run `pulsecast decide` (or `pulsecast run`).")
+    elif campaign is None:
+        show(console, outlook_report(outlooks, {}))
+    else:
+        one = outlooks[campaign]
+        show(console, Report(f"Outlook of {campaign}", one.lines()[1:], [
+            Table("Conversions scenarios", [_scenario(s) for s in one.scenarios]),
+            Table("Open risks", [_risk(r) for r in one.risks]),
+            Table("Insights", [{k: i[k] for k in ("key", "value", "trend", "source")} for i in one.insights]),
+        ]))  # fmt: skip
+
+
+def _scenario(row: dict) -> dict:
+    return {key: row[key] for key in ("span", "scenario", "through_date", "lower", "value", "upper",
+                                      "stated_probability", "measured_probability", "extrapolated")}  # fmt: skip
+
+
+def _risk(row: dict) -> dict:
+    return {key: row[key] for key in ("risk_type", "subject", "severity", "window_start", "confidence", "summary")}
