@@ -35,13 +35,7 @@ class ForecastCsvResult:
 
 def read_series_csv(path: Path) -> pd.DataFrame:
     """The file as `unique_id, ds, y` (typed), or a ValueError that names the file, column and line."""
-    if not path.is_file():
-        raise ValueError(f"no such file: {path}")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not a readable CSV file: {error}") from error
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    raw = read_text_csv(path)
     if set(raw.columns) not in ACCEPTED:
         raise ValueError(f"{path} must have columns ds,y or unique_id,ds,y; found {','.join(raw.columns) or 'none'}")
     frame = pd.DataFrame(
@@ -50,6 +44,18 @@ def read_series_csv(path: Path) -> pd.DataFrame:
     frame["ds"] = _parsed(raw["ds"], "ds", _timestamps, blank_allowed=False)
     frame["y"] = _parsed(raw["y"], "y", partial(pd.to_numeric, errors="coerce"), blank_allowed=True)
     return frame
+
+
+def read_text_csv(path: Path) -> pd.DataFrame:
+    """Every cell as text, header names trimmed and lower-cased; a ValueError for a missing or unreadable file."""
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a readable CSV file: {error}") from error
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    return raw
 
 
 def _timestamps(values: pd.Series) -> pd.Series:

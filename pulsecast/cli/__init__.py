@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pulsecast.cli.detect import detect_csv
 from pulsecast.cli.metrics import app as metrics_app
 from pulsecast.cli.metrics import sql
 from pulsecast.cli.outlook import decide, outlook
@@ -38,6 +39,7 @@ app.add_typer(metrics_app, name="metrics")
 app.command("sql")(sql)
 app.command()(decide)
 app.command()(outlook)
+app.command("detect-csv")(detect_csv)
 console = Console()
 
 
