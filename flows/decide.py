@@ -47,9 +47,13 @@ def project_scenarios(
 
 @task(name="find-risks", cache_policy=NO_CACHE)
 def find_risks(
-    settings: Settings, scope: Scope, goal_rows: pd.DataFrame, scenario_rows: pd.DataFrame, pacing: pd.DataFrame,
+    settings: Settings,
+    scope: Scope,
+    goal_rows: pd.DataFrame,
+    scenario_rows: pd.DataFrame,
+    pacing: pd.DataFrame,
     run_id: str,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Every detector's findings of this run, merged into the alert log (only the scope's campaigns change)."""
     with reader(settings) as con:
         found = risks.find_risks(con) + dips.dip_findings(*dips.read_dip_inputs(con))
@@ -60,8 +64,9 @@ def find_risks(
 
 @task(name="write-insights", cache_policy=NO_CACHE, timeout_seconds=600)
 def write_insights(settings: Settings, config: DecideConfig, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    facts = campaign_facts(frames["pacing"], frames["goals"], frames["scenarios"], frames["risks"],
-                           frames["benchmarks"])  # fmt: skip
+    facts = campaign_facts(
+        frames["pacing"], frames["goals"], frames["scenarios"], frames["risks"], frames["benchmarks"]
+    )
     rows, log = insights.write_insights(facts, settings, use_llm=config.llm)
     print(log.describe())
     return rows
@@ -80,10 +85,15 @@ def decide(config: DecideConfig = DecideConfig()) -> dict[str, int]:
         return {}
     effects, competitors, gaps = measure_market(settings)
     scenario_rows, goal_rows, pacing = project_scenarios(settings, config, effects, run_id)
-    frames = scope.only({
-        "scenarios": scenario_rows, "goals": goal_rows, "market_effects": effects, "benchmarks": gaps,
-        "pacing": pacing,
-    })  # fmt: skip
+    frames = scope.only(
+        {
+            "scenarios": scenario_rows,
+            "goals": goal_rows,
+            "market_effects": effects,
+            "benchmarks": gaps,
+            "pacing": pacing,
+        }
+    )
     frames["competitors"] = competitors
     frames["risks"] = find_risks(settings, scope, goal_rows, scenario_rows, pacing, run_id)
     frames["insights"] = write_insights(settings, config, frames)

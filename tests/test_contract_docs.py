@@ -98,3 +98,16 @@ def test_forecasts_source_declares_the_types_the_train_flow_writes() -> None:
     """forecast_vs_actual builds from these declared types while ml.forecasts does not exist yet."""
     declared = source_tables(DBT_PROJECT_DIR / "models" / "ml" / "_ml_sources.yml", "ml")["forecasts"]["columns"]
     assert [(c["name"], c["data_type"]) for c in declared] == created_columns(prepare_ml_schema, "ml")["forecasts"]
+
+
+def test_outlook_sources_declare_what_the_decide_flow_writes() -> None:
+    """The outlook marts build empty from these declared types before the first `decide` run, and the dbt docs
+    describe every column: both must be the modules' COLUMNS."""
+    from pulsecast.ml.outlook import store
+
+    declared = source_tables(DBT_PROJECT_DIR / "models" / "ml" / "_outlook_sources.yml", "ml_outlook")
+    assert set(declared) == set(store.TABLES)
+    for table, columns in store.TABLES.items():
+        assert [(c["name"], c["data_type"], c["description"]) for c in declared[table]["columns"]] == [
+            (name, sql_type.lower(), text) for name, (sql_type, text) in columns.items()
+        ], table

@@ -20,18 +20,20 @@
 {%- endmacro %}
 
 
-{#- The rows of an `ml` table another job writes, or none (typed) before that job first ran. -#}
-{% macro ml_table(table_name) -%}
-    {%- if relation_exists(source('ml', table_name)) -%}
-    select * from {{ source('ml', table_name) }}
+{#- The rows of a table another job writes (source `ml` or `ml_outlook`), or none, typed, before it first ran. -#}
+{% macro ml_table(table_name, source_name='ml') -%}
+    {%- if relation_exists(source(source_name, table_name)) -%}
+    select * from {{ source(source_name, table_name) }}
     {%- else -%}
-    {{ empty_source('ml', table_name) }}
+    {{ empty_source(source_name, table_name) }}
     {%- endif -%}
 {%- endmacro %}
 
 
 {#- The newest `decide` run's rows of an outlook table (the run with the latest created_at). -#}
 {% macro newest_outlook(table_name) -%}
-    select * from ({{ ml_table(table_name) }}) as written
-    where run_id = (select arg_max(run_id, created_at) from ({{ ml_table(table_name) }}) as runs)
+    select * from ({{ ml_table(table_name, 'ml_outlook') }}) as written
+    where run_id = (
+        select arg_max(run_id, created_at) from ({{ ml_table(table_name, 'ml_outlook') }}) as runs
+    )
 {%- endmacro %}

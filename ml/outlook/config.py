@@ -13,7 +13,7 @@ class DecideConfig(BaseModel):
         default=14,
         ge=1,
         le=90,
-        description="Days ahead for the horizon scenarios (past the forecast's own horizon the spread is extrapolated).",
+        description="Days ahead for the horizon scenarios (past the forecast horizon the spread is extrapolated).",
     )
     llm: bool = Field(
         default=True, description="Write insights with OpenAI when a key is configured; off: the rule-based writer."

@@ -14,9 +14,12 @@ from pulsecast.ml.outlook.insights import Fact
 
 
 def campaign_facts(
-    pacing: pd.DataFrame, goals: pd.DataFrame, scenarios: pd.DataFrame, risks: pd.DataFrame,
+    pacing: pd.DataFrame,
+    goals: pd.DataFrame,
+    scenarios: pd.DataFrame,
+    risks: pd.DataFrame,
     benchmarks: pd.DataFrame,
-) -> dict[str, list[Fact]]:  # fmt: skip
+) -> dict[str, list[Fact]]:
     """Facts per campaign with a forecast: pace and goal odds, the conversions scenarios, open risks and the
     benchmark gap."""
     facts: dict[str, list[Fact]] = defaultdict(list)
@@ -25,31 +28,71 @@ def campaign_facts(
         facts[row.campaign_id] += _present(
             Fact("conversions_to_date", "Conversions so far", row.conversions_to_date, "conversions", "count"),
             Fact("goal_conversions", "Conversion goal", row.goal_conversions, "conversions", "count"),
-            Fact("pace_conversions_per_day", "Conversions per day, last 7 days", row.pace_conversions_per_day,
-                 "conversions", "count"),  # fmt: skip
+            Fact(
+                "pace_conversions_per_day",
+                "Conversions per day, last 7 days",
+                row.pace_conversions_per_day,
+                "conversions",
+                "count",
+            ),
             Fact("spend_to_date", "Spend so far", row.spend_to_date, "spend", "money"),
             Fact("budget_status", "Budget pacing", row.budget_status, "spend", "text"),
         )
     for row in goals[goals["campaign_id"].isin(forecast)].itertuples():
         facts[row.campaign_id] += _present(
-            Fact("goal_probability", "Probability of reaching the goal by the end date", row.goal_probability,
-                 "conversions", "probability"),  # fmt: skip
+            Fact(
+                "goal_probability",
+                "Probability of reaching the goal by the end date",
+                row.goal_probability,
+                "conversions",
+                "probability",
+            ),
             Fact("goal_date_p50", "Median day the goal is reached", _iso(row.goal_date_p50), "conversions", "date"),
-            Fact("projected_goal_date", "Goal day at the linear pace", _iso(row.projected_goal_date), "conversions",
-                 "date"),  # fmt: skip
-            Fact("overspend_probability", "Probability of overspending the budget", row.overspend_probability,
-                 "spend", "probability"),  # fmt: skip
+            Fact(
+                "projected_goal_date",
+                "Goal day at the linear pace",
+                _iso(row.projected_goal_date),
+                "conversions",
+                "date",
+            ),
+            Fact(
+                "overspend_probability",
+                "Probability of overspending the budget",
+                row.overspend_probability,
+                "spend",
+                "probability",
+            ),
         )
     for row in _conversion_bands(scenarios).itertuples():
         facts[row.campaign_id] += _present(
-            Fact("realistic_conversions", f"Median conversions to come by {row.through_date:%Y-%m-%d}",
-                 row.realistic, "conversions", "count"),  # fmt: skip
-            Fact("pessimistic_conversions", "Conversions to come, pessimistic (below)", row.pessimistic,
-                 "conversions", "count"),  # fmt: skip
-            Fact("optimistic_conversions", "Conversions to come, optimistic (above)", row.optimistic, "conversions",
-                 "count"),  # fmt: skip
-            Fact("realistic_measured_probability", "Share of past outcomes in the realistic band",
-                 row.realistic_measured, "conversions", "probability"),  # fmt: skip
+            Fact(
+                "realistic_conversions",
+                f"Median conversions to come by {row.through_date:%Y-%m-%d}",
+                row.realistic,
+                "conversions",
+                "count",
+            ),
+            Fact(
+                "pessimistic_conversions",
+                "Conversions to come, pessimistic (below)",
+                row.pessimistic,
+                "conversions",
+                "count",
+            ),
+            Fact(
+                "optimistic_conversions",
+                "Conversions to come, optimistic (above)",
+                row.optimistic,
+                "conversions",
+                "count",
+            ),
+            Fact(
+                "realistic_measured_probability",
+                "Share of past outcomes in the realistic band",
+                row.realistic_measured,
+                "conversions",
+                "probability",
+            ),
         )
     open_risks = risks[(risks["status"] == "open") & risks["campaign_id"].isin(forecast)]
     for campaign_id, group in open_risks.groupby("campaign_id"):
@@ -57,14 +100,16 @@ def campaign_facts(
         facts[campaign_id] += [
             Fact("open_risks", "Open risks", len(group), "risks", "count"),
             Fact("top_risk", "Most confident open risk", str(top["summary"]), str(top["risk_type"]), "text"),
-            Fact("top_risk_confidence", "Its confidence", float(top["confidence"]), str(top["risk_type"]),
-                 "probability"),  # fmt: skip
+            Fact(
+                "top_risk_confidence", "Its confidence", float(top["confidence"]), str(top["risk_type"]), "probability"
+            ),
         ]
     overall = benchmarks[(benchmarks["channel"] == "all") & benchmarks["campaign_id"].isin(forecast)]
     for row in overall.itertuples():
         facts[row.campaign_id] += _present(
-            Fact("benchmark_cpa_gap", "Cost per conversion against the channel benchmarks", row.cpa_gap, "cpa",
-                 "share"),  # fmt: skip
+            Fact(
+                "benchmark_cpa_gap", "Cost per conversion against the channel benchmarks", row.cpa_gap, "cpa", "share"
+            ),
             Fact("benchmark_cpa_driver", "What explains that gap", row.cpa_driver, "cpa", "text"),
         )
     return dict(facts)
@@ -76,20 +121,26 @@ def _conversion_bands(scenarios: pd.DataFrame) -> pd.DataFrame:
     rows["rank"] = (rows["span"] != "to_end").astype(int)
     rows = rows[rows["rank"] == rows.groupby("campaign_id")["rank"].transform("min")]
     bands = rows.pivot_table(
-        index=["campaign_id", "through_date"], columns="scenario", values=["lower", "upper", "value",
-                                                                           "measured_probability"], aggfunc="first"
-    )  # fmt: skip
-    return pd.DataFrame({
-        "pessimistic": bands[("upper", "pessimistic")],
-        "realistic": bands[("value", "realistic")],
-        "optimistic": bands[("lower", "optimistic")],
-        "realistic_measured": bands[("measured_probability", "realistic")],
-    }).reset_index()
+        index=["campaign_id", "through_date"],
+        columns="scenario",
+        values=["lower", "upper", "value", "measured_probability"],
+        aggfunc="first",
+    )
+    return pd.DataFrame(
+        {
+            "pessimistic": bands[("upper", "pessimistic")],
+            "realistic": bands[("value", "realistic")],
+            "optimistic": bands[("lower", "optimistic")],
+            "realistic_measured": bands[("measured_probability", "realistic")],
+        }
+    ).reset_index()
 
 
 def _present(*facts: Fact) -> list[Fact]:
     """Only facts with a value: an unknown is not a fact."""
-    return [fact for fact in facts if fact.value is not None and not (isinstance(fact.value, float) and pd.isna(fact.value))]
+    return [
+        fact for fact in facts if fact.value is not None and not (isinstance(fact.value, float) and pd.isna(fact.value))
+    ]
 
 
 def _iso(value: object) -> str | None:

@@ -68,8 +68,10 @@ def read_outlook(settings: Settings, campaign: str | None = None) -> dict[str, C
         row["campaign_id"]: CampaignOutlook(
             row,
             [s for s in of("campaign_scenarios", row["campaign_id"]) if s["metric"] == "conversions"],
-            sorted((r for r in of("campaign_risks", row["campaign_id"]) if r["status"] == "open"),
-                   key=lambda r: (-r["severity_rank"], -r["confidence"])),  # fmt: skip
+            sorted(
+                (r for r in of("campaign_risks", row["campaign_id"]) if r["status"] == "open"),
+                key=lambda r: (-r["severity_rank"], -r["confidence"]),
+            ),
             sorted(of("campaign_insights", row["campaign_id"]), key=lambda i: i["rank"]),
         )
         for row in sorted(decided, key=lambda r: r["campaign_id"])
@@ -81,8 +83,17 @@ def outlook_report(outlooks: Mapping[str, CampaignOutlook], written: Mapping[str
     for outlook in outlooks.values():
         lines += outlook.lines()
     overview = [
-        {key: o.summary[key] for key in ("campaign_id", "pace_status", "goal_probability", "realistic_conversions",
-                                         "open_risks", "top_risk_type")}  # fmt: skip
+        {
+            key: o.summary[key]
+            for key in (
+                "campaign_id",
+                "pace_status",
+                "goal_probability",
+                "realistic_conversions",
+                "open_risks",
+                "top_risk_type",
+            )
+        }
         for o in outlooks.values()
     ]
     return Report("Campaign outlook", lines, [Table("Campaigns", overview)])

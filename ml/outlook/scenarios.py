@@ -431,17 +431,19 @@ def _factors(adjustments: pd.DataFrame | None) -> dict[tuple[str, str], tuple[fl
     }
 
 
-def spans(distribution: CumulativeDistribution, end: date | None) -> dict[str, int]:
-    """Days ahead of each span: the horizon (cut at the end date) and, with an end date, to the end."""
-    horizon = len(distribution.yhat)
+def spans(distribution: CumulativeDistribution, end: date | None, horizon: int | None = None) -> dict[str, int]:
+    """Days ahead of each span: the horizon (the forecast's unless given; cut at the end date) and, with an end
+    date, to the end."""
+    horizon = horizon or len(distribution.yhat)
     if end is None:
         return {"horizon": horizon}
     to_end = (end - distribution.cutoff).days
     return {"horizon": min(horizon, to_end), "to_end": to_end}
 
 
-def scenario_rows(outlook: Outlook, run_id: str) -> pd.DataFrame:
-    """`ml.scenarios` rows: three bands per active campaign, metric and span."""
+def scenario_rows(outlook: Outlook, run_id: str, horizon: int | None = None) -> pd.DataFrame:
+    """`ml.scenarios` rows: three bands per active campaign, metric and span (`horizon` days ahead, by default the
+    forecast's)."""
     ends = outlook.pacing.set_index("campaign_id")["end_date"]
     measured = outlook.measured.set_index(["family", "k", "scenario"])
     created = datetime.now(UTC).replace(tzinfo=None)
@@ -450,7 +452,7 @@ def scenario_rows(outlook: Outlook, run_id: str) -> pd.DataFrame:
         end = ends.get(campaign_id)
         end = pd.Timestamp(end).date() if pd.notna(end) else None
         calibration = distribution.calibration
-        for span, days in spans(distribution, end).items():
+        for span, days in spans(distribution, end, horizon).items():
             levels = [p for band in BANDS for p in (band.lower, band.central, band.upper)]
             values = distribution.quantile(days, np.clip(levels, 0.0, 1.0))
             k = min(days, calibration.horizon)

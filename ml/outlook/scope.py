@@ -54,7 +54,9 @@ class Scope:
 
     def only(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         """Each frame's rows of the scope's campaigns."""
-        return {name: frame[frame["campaign_id"].map(self.covers)].reset_index(drop=True) for name, frame in frames.items()}
+        return {
+            name: frame[frame["campaign_id"].map(self.covers)].reset_index(drop=True) for name, frame in frames.items()
+        }
 
     def merge_risks(self, previous: pd.DataFrame, found: list[Finding], run_id: str, now: datetime) -> pd.DataFrame:
         """The alert log after this run: the scope's risks merged with its findings, the rest untouched."""

@@ -31,7 +31,7 @@ TABLES: dict[str, Columns] = {
     "insights": insights.COLUMNS,
 }
 WHOLE = {"risks"}
-"""Tables rewritten whole each run rather than appended per run."""
+"""Tables rewritten whole each run rather than appended per run (their rows carry their own run ids)."""
 
 
 def ddl(table: str, columns: Columns) -> str:
@@ -50,5 +50,8 @@ def write(settings: Settings, frames: Mapping[str, pd.DataFrame], run_id: str) -
     with writer(settings, "decide: writing the outlook") as con:
         prepare(con)
         for table, frame in frames.items():
-            replace(con, table, frame.assign(run_id=run_id), None if table in WHOLE else run_id)
+            if table in WHOLE:
+                replace(con, table, frame)
+            else:
+                replace(con, table, frame.assign(run_id=run_id), run_id)
     return {table: len(frame) for table, frame in frames.items()}

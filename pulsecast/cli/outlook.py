@@ -19,8 +19,12 @@ console = Console()
 
 def decide(
     campaign: list[str] = typer.Option([], "--campaign", help="Campaign id (repeatable). Default: every forecast one."),
-    horizon: int = typer.Option(DecideConfig.model_fields["horizon"].default, min=1, max=90,
-                                help=DecideConfig.model_fields["horizon"].description),  # fmt: skip
+    horizon: int = typer.Option(
+        DecideConfig.model_fields["horizon"].default,
+        min=1,
+        max=90,
+        help=DecideConfig.model_fields["horizon"].description,
+    ),
     llm: bool = typer.Option(True, "--llm/--no-llm", help=DecideConfig.model_fields["llm"].description),
 ) -> None:
     """Scenarios, goal odds, risks, market and benchmark position and insights (Prefect flow `decide`)."""
@@ -29,8 +33,10 @@ def decide(
 
     task_progress_off_the_console()
     written = decide_flow(DecideConfig(campaigns=campaign, horizon=horizon, llm=llm))
-    console.print(f"Wrote {', '.join(f'{n:,} {t}' for t, n in written.items()) or 'nothing'}. "
-                  "Read it with `pulsecast outlook [CAMPAIGN]`.")  # fmt: skip
+    console.print(
+        f"Wrote {', '.join(f'{n:,} {t}' for t, n in written.items()) or 'nothing'}. "
+        "Read it with `pulsecast outlook [CAMPAIGN]`."
+    )
 
 
 def outlook(
@@ -52,16 +58,35 @@ def outlook(
         show(console, outlook_report(outlooks, {}))
     else:
         one = outlooks[campaign]
-        show(console, Report(f"Outlook of {campaign}", one.lines()[1:], [
-            Table("Conversions scenarios", [_scenario(s) for s in one.scenarios]),
-            Table("Open risks", [_risk(r) for r in one.risks]),
-            Table("Insights", [{k: i[k] for k in ("key", "value", "trend", "source")} for i in one.insights]),
-        ]))  # fmt: skip
+        show(
+            console,
+            Report(
+                f"Outlook of {campaign}",
+                one.lines()[1:],
+                [
+                    Table("Conversions scenarios", [_scenario(s) for s in one.scenarios]),
+                    Table("Open risks", [_risk(r) for r in one.risks]),
+                    Table("Insights", [{k: i[k] for k in ("key", "value", "trend", "source")} for i in one.insights]),
+                ],
+            ),
+        )
 
 
 def _scenario(row: dict) -> dict:
-    return {key: row[key] for key in ("span", "scenario", "through_date", "lower", "value", "upper",
-                                      "stated_probability", "measured_probability", "extrapolated")}  # fmt: skip
+    return {
+        key: row[key]
+        for key in (
+            "span",
+            "scenario",
+            "through_date",
+            "lower",
+            "value",
+            "upper",
+            "stated_probability",
+            "measured_probability",
+            "extrapolated",
+        )
+    }
 
 
 def _risk(row: dict) -> dict:

@@ -6,7 +6,7 @@
 with
 
 risks as (
-    {{ ml_table('risks') }}
+    {{ ml_table('risks', 'ml_outlook') }}
 )
 
 select

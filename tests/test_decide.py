@@ -1,0 +1,113 @@
+"""The decide flow under Prefect's test harness, on a small generated world trained by the real train flow."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from cli_support import pulsecast
+
+from pulsecast.build import build
+from pulsecast.generator import WorldConfig, generate_backfill
+from pulsecast.ingest import ingest_run
+from pulsecast.ml.outlook.config import DecideConfig
+from pulsecast.ml.outlook.scope import UnknownCampaign
+from pulsecast.ml.series import Metric
+from pulsecast.ml.training import TrainConfig
+from pulsecast.settings import Settings
+from pulsecast.warehouse import reader
+
+pytestmark = pytest.mark.slow
+
+WORLD = WorldConfig(seed=5, days=60, campaigns=4, events_per_day=2_000, end=datetime(2026, 10, 20, 9))
+TRAINING = TrainConfig(
+    metrics=[Metric.conversions, Metric.clicks, Metric.spend, Metric.revenue],
+    horizon=7,
+    windows=3,
+    lstm_epochs=2,
+    lstm_networks=1,
+)
+
+
+@pytest.fixture(scope="module")
+def trained(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    from pulsecast.flows.train import train
+
+    data_dir = tmp_path_factory.mktemp("decide") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PULSECAST_DATA_DIR", str(data_dir))
+        settings = Settings(data_dir=data_dir)
+        settings.ensure_dirs()
+        generate_backfill(WORLD, settings.landing, settings.truth)
+        ingest_run(settings)
+        build(settings)
+        train(TRAINING)
+    return settings
+
+
+def table(settings: Settings, query: str) -> list[tuple]:
+    with reader(settings) as con:
+        return con.execute(query).fetchall()
+
+
+def test_decide_writes_the_outlook_and_keeps_one_alert_per_problem(
+    trained: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulsecast.flows.decide import decide
+
+    monkeypatch.setenv("PULSECAST_DATA_DIR", str(trained.data_dir))
+    written = decide(DecideConfig(llm=False))
+    assert written["scenarios"] > 0 and written["goals"] > 0 and written["insights"] > 0
+    forecast = {c for (c,) in table(trained, "SELECT DISTINCT campaign_id FROM ml.scenarios")}
+    bands = table(trained, """SELECT campaign_id, metric, span, count(*), sum(stated_probability),
+                                     bool_and(measured_probability BETWEEN 0 AND 1) FROM ml.scenarios GROUP BY ALL""")
+    assert {metric for _, metric, *_ in bands} == {"conversions", "clicks", "spend", "revenue"}
+    assert all(n == 3 and abs(total - 1) < 1e-9 and measured for *_, n, total, measured in bands)
+    per_campaign = dict(table(trained, "SELECT campaign_id, count(*) FROM ml.insights GROUP BY 1"))
+    assert set(per_campaign) == forecast and all(3 <= n <= 5 for n in per_campaign.values())
+    assert table(trained, "SELECT DISTINCT source FROM ml.insights") == [("rules",)], "no key, no LLM"
+
+    risks_before = dict(table(trained, "SELECT risk_id, first_detected_at FROM ml.risks"))
+    decide(DecideConfig(llm=False))
+    risks_after = dict(table(trained, "SELECT risk_id, first_detected_at FROM ml.risks"))
+    assert len(risks_after) == len(risks_before), "a problem found again is the same alert, not a new one"
+    assert all(risks_after[risk] == first for risk, first in risks_before.items())
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["decide-outlook"])))
+    assert artifacts and "Campaign outlook" in str(artifacts[-1].data)
+
+    campaign = sorted(forecast)[0]
+    shown = pulsecast("outlook", campaign, "--json", data_dir=trained.data_dir)
+    assert shown.returncode == 0, shown.stderr
+    outlook = json.loads(shown.stdout)[campaign]
+    assert outlook["summary"]["decide_run_id"] is not None
+    assert {s["scenario"] for s in outlook["scenarios"]} == {"pessimistic", "realistic", "optimistic"}
+    assert len(outlook["insights"]) >= 3
+    readable = pulsecast("outlook", campaign, data_dir=trained.data_dir)
+    assert readable.returncode == 0 and "Conversions scenarios" in readable.stdout, readable.stderr
+
+
+def test_decide_for_one_campaign_and_bad_requests(trained: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulsecast.flows.decide import decide
+
+    monkeypatch.setenv("PULSECAST_DATA_DIR", str(trained.data_dir))
+    campaign = table(trained, "SELECT min(campaign_id) FROM ml.scenarios")[0][0]
+    decide(DecideConfig(campaigns=[campaign], horizon=10, llm=False))
+    newest = table(trained, "SELECT DISTINCT campaign_id, days FROM ml.scenarios WHERE span = 'horizon' AND "
+                            "run_id = (SELECT arg_max(run_id, created_at) FROM ml.scenarios)")  # fmt: skip
+    assert {c for c, _ in newest} == {campaign}
+    assert all(days <= 10 for _, days in newest)
+    with pytest.raises(UnknownCampaign, match="cmp-nope"):
+        decide(DecideConfig(campaigns=["cmp-nope"], llm=False))
+    unknown = pulsecast("outlook", "cmp-nope", data_dir=trained.data_dir)
+    assert unknown.returncode == 2 and campaign in unknown.stderr, "a clear error lists the campaigns there are"
+
+
+def test_outlook_before_anything_was_published_says_what_to_do(tmp_path: Path) -> None:
+    answer = pulsecast("outlook", data_dir=tmp_path / "data")
+    assert answer.returncode == 1 and "run `pulsecast run`" in answer.stdout, answer.stdout
