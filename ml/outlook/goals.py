@@ -239,7 +239,8 @@ def pacing_findings(goals: pd.DataFrame, scenarios: pd.DataFrame, pacing: pd.Dat
                         evidence,
                     )
                 )
-        if pd.isna(row.budget_basis):
+        if row.budget_basis != "flight":
+            # open ended: daily budget x horizon is a plan, not a limit; the mart's budget_status judges pacing
             continue
         for subject, probability, word in (
             ("budget_overspend", row.overspend_probability, "over"),
