@@ -35,13 +35,14 @@ PULSECAST = Path(sys.executable).with_name("pulsecast")
 def decide_cost(data: Path) -> list[dict]:
     """Wall time of `pulsecast decide --no-llm` on a copy of a trained data folder, in total and per campaign."""
     if not (data / "warehouse.duckdb").exists():
-        return [{"name": "decide cost", "value": None, "reference": f"no trained world in {data}", "goal": "", "ok": None}]
+        missing = f"no trained world in {data}"
+        return [{"name": "decide cost", "value": None, "reference": missing, "goal": "", "ok": None}]
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "data"
         shutil.copytree(data, copy, ignore=shutil.ignore_patterns("*.lock", "snapshots"))
         with duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True) as con:
-            campaigns = con.execute("SELECT count(DISTINCT unique_id) FROM ml.forecasts WHERE unique_id LIKE 'campaign/%'")
-            campaigns = campaigns.fetchone()[0]
+            query = "SELECT count(DISTINCT unique_id) FROM ml.forecasts WHERE unique_id LIKE 'campaign/%'"
+            campaigns = con.execute(query).fetchone()[0]
         started = time.perf_counter()
         subprocess.run([str(PULSECAST), "decide", "--no-llm"], check=True, capture_output=True,
                        env={"PULSECAST_DATA_DIR": str(copy), "PATH": "/usr/bin:/bin"})  # fmt: skip

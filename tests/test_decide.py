@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from cli_support import pulsecast
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-from cli_support import pulsecast
 
 from pulsecast.build import build
 from pulsecast.generator import WorldConfig, generate_backfill
@@ -78,7 +78,8 @@ def test_decide_writes_the_outlook_and_keeps_one_alert_per_problem(
     assert all(risks_after[risk] == first for risk, first in risks_before.items())
 
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["decide-outlook"])))
+        outlook_key = ArtifactFilter(key=ArtifactFilterKey(any_=["decide-outlook"]))
+        artifacts = client.read_artifacts(artifact_filter=outlook_key)
     assert artifacts and "Campaign outlook" in str(artifacts[-1].data)
 
     campaign = sorted(forecast)[0]

@@ -129,8 +129,9 @@ def measure(y: np.ndarray, frame: pd.DataFrame, signal: str, standard: pd.DataFr
     shift = float(recent - fit_mean)
     factor = float(np.exp(coefficient * shift)) if holds else 1.0
     evidence = (
-        f"{signal}: {coefficient:+.3f} log units per sd (p={p_value:.3f}) over {cut} days to {pd.Timestamp(days[cut - 1]):%Y-%m-%d}; "
-        f"held-out error {mse_with:.4f} with vs {mse_without:.4f} without; latest week {shift:+.2f} sd from the fit's mean"
+        f"{signal}: {coefficient:+.3f} log units per sd (p={p_value:.3f}) over {cut} days to "
+        f"{pd.Timestamp(days[cut - 1]):%Y-%m-%d}; held-out error {mse_with:.4f} with vs {mse_without:.4f} without; "
+        f"latest week {shift:+.2f} sd from the fit's mean"
     )
     return {
         "days": len(y),
