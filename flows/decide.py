@@ -56,7 +56,7 @@ def find_risks(
 ) -> pd.DataFrame:
     """Every detector's findings of this run, merged into the alert log (only the scope's campaigns change)."""
     with reader(settings) as con:
-        found = risks.find_risks(con) + dips.dip_findings(*dips.read_dip_inputs(con))
+        found = risks.find_risks(con) + dips.recent_dips(con)
         previous = risks.read_risks(con)
     found += goals.pacing_findings(goal_rows, scenario_rows, pacing)
     return scope.merge_risks(previous, found, run_id, datetime.now(UTC).replace(tzinfo=None))

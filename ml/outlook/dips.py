@@ -155,3 +155,13 @@ def _finding(campaign_id: str, metric: str, grain: str, dip: Dip) -> Finding:
         summary=summary,
         evidence=evidence,
     )
+
+
+def recent_dips(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """The dips still relevant at the newest data: hours up to the newest one, days up to the last complete one
+    (the newest day is still filling and would read as a dip)."""
+    hourly, daily = read_dip_inputs(con)
+    if hourly.empty:
+        return []
+    complete = daily[pd.to_datetime(daily["day"]) < pd.to_datetime(daily["day"]).max()]
+    return dip_findings(hourly, complete, hourly["event_hour"].max())
