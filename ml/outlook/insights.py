@@ -99,10 +99,7 @@ def _trend(facts: Sequence[Fact]) -> Literal["up", "down", "neutral"]:
 
 def _sentence(facts: Sequence[Fact]) -> str:
     first, *rest = facts
-    if first.unit == "text":
-        head = f"{first.label}: {display(first)}"
-    else:
-        head = f"{first.label} is {display(first)}"
+    head = f"{first.label}{':' if first.unit == 'text' else ' is'} {display(first)}"
     tail = "".join(f"; {fact.label.lower()} {display(fact)}" for fact in rest)
     return f"{head.rstrip('.')}{tail}."
 
@@ -181,7 +178,9 @@ def _ask(client: Any, model: str, payload: dict[str, Any]) -> InsightSet:
     return parsed
 
 
-def _grounded(campaign_id: str, facts: Sequence[Fact], insights: Sequence[Insight], run_log: InsightLog) -> list[Insight]:
+def _grounded(
+    campaign_id: str, facts: Sequence[Fact], insights: Sequence[Insight], run_log: InsightLog
+) -> list[Insight]:
     """The insights whose figures and evidence all come from `facts`; each other one is logged and dropped."""
     allowed, keys = Allowed.of(facts), {fact.key for fact in facts}
     kept = []
@@ -216,7 +215,7 @@ def write_insights(
     """Rows of `ml.insights` (in COLUMNS order, run_id left empty) for each campaign's facts, and the run's log.
 
     OpenAI is asked once per campaign whose facts have no cached answer; after a timeout or connection error
-    it is not asked again in this run, so the wait on a dead endpoint is bounded by one request."""
+    it is not asked again in this run, so a dead endpoint costs one request and its one retry."""
     import openai
 
     run_log = InsightLog()
