@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,17 @@ class Settings(BaseSettings):
         default=24.0, description="Events stamped further than this in the future are quarantined."
     )
     dbt_threads: int = Field(default=2, ge=1)
+
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PULSECAST_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="Insights come from OpenAI when set; otherwise from the rule-based writer. Never logged.",
+    )
+    openai_model: str = Field(default="gpt-4o-mini", description="Model the insights are asked of.")
+    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint (default: OpenAI's).")
+    openai_timeout_s: float = Field(
+        default=20.0, gt=0, description="Longest wait on one insights request before the rule-based writer takes over."
+    )
 
     def _under_data(self, value: Path | None, name: str) -> Path:
         return (value or self.data_dir / name).resolve()
