@@ -29,9 +29,11 @@
 
 
 {#- The measures counted and summed from events (stg_events rows), typed as every rollup stores them: each
-    counts its event_type (or every event) or sums its event column, as var `measures` declares. -#}
-{% macro count_measures() -%}
-    {%- for name, measure in var('measures').items() %}
+    counts its event_type (or every event) or sums its event column, as var `measures` declares; `measures`
+    picks a subset (all by default). -#}
+{% macro count_measures(measures=none) -%}
+    {%- set chosen = measures or all_measures() -%}
+    {%- for name, measure in var('measures').items() if name in chosen %}
     {% if measure.get('counts') == '*' -%}
         cast(count(*) as {{ measure['type'] }})
     {%- elif measure.get('counts') -%}
