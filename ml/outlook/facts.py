@@ -35,8 +35,8 @@ def campaign_facts(
                 "conversions",
                 "count",
             ),
-            Fact("spend_to_date", "Spend so far", row.spend_to_date, "spend", "money"),
-            Fact("budget_status", "Budget pacing", row.budget_status, "spend", "text"),
+            Fact("pace_spend_to_date", "Spend so far", row.spend_to_date, "spend", "money"),
+            Fact("pace_budget_status", "Budget pacing", row.budget_status, "spend", "text"),
         )
     for row in goals[goals["campaign_id"].isin(forecast)].itertuples():
         facts[row.campaign_id] += _present(
@@ -49,14 +49,14 @@ def campaign_facts(
             ),
             Fact("goal_date_p50", "Median day the goal is reached", _iso(row.goal_date_p50), "conversions", "date"),
             Fact(
-                "projected_goal_date",
+                "goal_date_linear_pace",
                 "Goal day at the linear pace",
                 _iso(row.projected_goal_date),
                 "conversions",
                 "date",
             ),
             Fact(
-                "overspend_probability",
+                "pace_overspend_probability",
                 "Probability of overspending the budget",
                 row.overspend_probability,
                 "spend",
@@ -66,28 +66,28 @@ def campaign_facts(
     for row in _conversion_bands(scenarios).itertuples():
         facts[row.campaign_id] += _present(
             Fact(
-                "realistic_conversions",
+                "scenario_realistic_conversions",
                 f"Median conversions to come by {row.through_date:%Y-%m-%d}",
                 row.realistic,
                 "conversions",
                 "count",
             ),
             Fact(
-                "pessimistic_conversions",
+                "scenario_pessimistic_conversions",
                 "Conversions to come, pessimistic (below)",
                 row.pessimistic,
                 "conversions",
                 "count",
             ),
             Fact(
-                "optimistic_conversions",
+                "scenario_optimistic_conversions",
                 "Conversions to come, optimistic (above)",
                 row.optimistic,
                 "conversions",
                 "count",
             ),
             Fact(
-                "realistic_measured_probability",
+                "scenario_realistic_measured_probability",
                 "Share of past outcomes in the realistic band",
                 row.realistic_measured,
                 "conversions",
@@ -98,10 +98,10 @@ def campaign_facts(
     for campaign_id, group in open_risks.groupby("campaign_id"):
         top = group.sort_values("confidence", ascending=False).iloc[0]
         facts[campaign_id] += [
-            Fact("open_risks", "Open risks", len(group), "risks", "count"),
-            Fact("top_risk", "Most confident open risk", str(top["summary"]), str(top["risk_type"]), "text"),
+            Fact("risk_open_count", "Open risks", len(group), "risks", "count"),
+            Fact("risk_top", "Most confident open risk", str(top["summary"]), str(top["risk_type"]), "text"),
             Fact(
-                "top_risk_confidence", "Its confidence", float(top["confidence"]), str(top["risk_type"]), "probability"
+                "risk_top_confidence", "Its confidence", float(top["confidence"]), str(top["risk_type"]), "probability"
             ),
         ]
     overall = benchmarks[(benchmarks["channel"] == "all") & benchmarks["campaign_id"].isin(forecast)]

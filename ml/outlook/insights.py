@@ -68,6 +68,12 @@ class InsightLog:
     dropped: list[dict[str, str]] = field(default_factory=list)
     fallbacks: dict[str, str] = field(default_factory=dict)
 
+    def describe(self) -> str:
+        return (
+            f"Insights: {self.llm} from the LLM, {self.cached} from its cache, {self.rules} by the rule-based writer; "
+            f"{len(self.dropped)} dropped as ungrounded, {len(self.fallbacks)} campaign(s) fell back to the rules."
+        )
+
 
 # --- the deterministic writer ---------------------------------------------------------------------------------
 

@@ -79,9 +79,9 @@ def read_outlook(settings: Settings, campaign: str | None = None) -> dict[str, C
 
 
 def outlook_report(outlooks: Mapping[str, CampaignOutlook], written: Mapping[str, int]) -> Report:
-    lines = [f"Wrote {', '.join(f'{n:,} {table}' for table, n in written.items())}."]
-    for outlook in outlooks.values():
-        lines += outlook.lines()
+    """One sentence for the log, the campaigns at a glance, then each campaign's outlook in a few lines."""
+    lines = [f"Wrote {', '.join(f'{n:,} {table}' for table, n in written.items())}." if written else ""]
+    details = [{"campaign": cid, "outlook": " ".join(o.lines()[1:])} for cid, o in outlooks.items()]
     overview = [
         {
             key: o.summary[key]
@@ -96,7 +96,9 @@ def outlook_report(outlooks: Mapping[str, CampaignOutlook], written: Mapping[str
         }
         for o in outlooks.values()
     ]
-    return Report("Campaign outlook", lines, [Table("Campaigns", overview)])
+    return Report(
+        "Campaign outlook", [line for line in lines if line], [Table("Campaigns", overview), Table("Outlook", details)]
+    )
 
 
 def _show(column: str, row: Mapping[str, Any]) -> str:

@@ -59,12 +59,9 @@ class Scope:
         }
 
     def merge_risks(self, previous: pd.DataFrame, found: list[Finding], run_id: str, now: datetime) -> pd.DataFrame:
-        """The alert log after this run: the scope's risks merged with its findings, the rest untouched."""
-        inside = previous["campaign_id"].map(self.covers)
-        merged = risks.merge_findings(
-            previous[inside], [finding for finding in found if self.covers(finding.campaign_id)], run_id, now
-        )
-        return pd.concat([merged, previous[~inside]], ignore_index=True) if (~inside).any() else merged
+        """The alert log after this run: the scope's risks merged with its findings, the others' left as they were."""
+        ours = [finding for finding in found if self.covers(finding.campaign_id)]
+        return risks.merge_findings(previous, ours, run_id, now, None if self.everything else self.campaigns)
 
 
 def _forecast_campaigns(con: duckdb.DuckDBPyConnection) -> list[str]:

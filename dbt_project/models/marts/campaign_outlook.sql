@@ -47,7 +47,7 @@ open_risks as (
 ),
 
 benchmark as (
-    select * from {{ newest_outlook('benchmarks') }}
+    select * from ({{ newest_outlook('benchmarks') }}) as newest
     where channel = 'all'
 ),
 
