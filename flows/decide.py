@@ -21,9 +21,8 @@ from prefect.runtime import flow_run
 from pulsecast.build import build
 from pulsecast.flows.artifacts import publish
 from pulsecast.flows.transform import prefect_runner
-from pulsecast.ml.outlook import benchmarks, dips, fatigue, goals, insights, market, risks, scenarios, store
+from pulsecast.ml.outlook import benchmarks, detectors, goals, insights, market, risks, scenarios, store
 from pulsecast.ml.outlook.config import DecideConfig
-from pulsecast.ml.outlook.data_risks import data_risks
 from pulsecast.ml.outlook.facts import campaign_facts
 from pulsecast.ml.outlook.report import OUTLOOK_MARTS, outlook_report, read_outlook
 from pulsecast.ml.outlook.scope import Scope
@@ -57,7 +56,7 @@ def find_risks(
 ) -> pd.DataFrame:
     """Every detector's findings of this run, merged into the alert log (only the scope's campaigns change)."""
     with reader(settings) as con:
-        found = dips.recent_dips(con) + fatigue.creative_fatigue(con) + data_risks(con)
+        found = detectors.find_risks(con)
         previous = risks.read_open_risks(con)
     found += goals.pacing_findings(goal_rows, scenario_rows, pacing)
     return scope.merge_risks(previous, found, run_id, datetime.now(UTC).replace(tzinfo=None))

@@ -48,7 +48,7 @@ def read_open_risks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The whole alert log (open and resolved rows: a resolved risk can reopen); empty before the first run."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' AND table_name = 'risks'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return pd.DataFrame({name: pd.Series(dtype="object") for name in COLUMNS})
     return con.execute(f"SELECT {', '.join(COLUMNS)} FROM ml.risks").df()

@@ -67,5 +67,5 @@ class Scope:
 def _forecast_campaigns(con: duckdb.DuckDBPyConnection) -> list[str]:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' AND table_name = 'forecasts'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return [campaign for (campaign,) in con.execute(_FORECAST).fetchall()] if exists else []
