@@ -78,7 +78,8 @@ def cpa_rule(daily: pd.DataFrame, day: pd.Timestamp) -> set[str]:
 
 
 def score(alerts: dict[str, pd.Timestamp], windows: dict[str, list[tuple]], start: pd.Timestamp, after: bool) -> dict:
-    """Precision over first alerts, recall over windows starting inside the replay, median delay in days (alert day - window start)."""
+    """Precision over first alerts, recall over windows starting inside the replay, median delay in days
+    (alert day - window start)."""
     right, leads = 0, []
     for key, day in alerts.items():
         hit = [w for w in windows.get(key, []) if _inside(day, w, after)]
