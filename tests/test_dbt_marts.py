@@ -47,12 +47,20 @@ MARTS = (
     "kpi_overview", "top_campaigns_last_hour", "brand_performance", "owner_earnings", "owner_latest_earnings",
     "campaign_activity_feed", "campaign_pacing", "audience_heatmap", "sessions", "viewing_patterns",
     "topic_leaderboard", "topic_monthly", "publisher_metrics", "publisher_relationships", "campaign_reach_daily",
-    "campaign_vs_benchmark", "forecast_vs_actual",
+    "campaign_vs_benchmark", "forecast_vs_actual", "campaign_outlook", "campaign_scenarios", "campaign_risks",
+    "campaign_insights", "creative_daily",
 )  # fmt: skip
 """The marts the read API and the dashboards name."""
 
-EMPTY_HERE = {"marts.top_campaigns_last_hour", "marts.forecast_vs_actual"}
-"""Empty in this world: the as_of hour has no impressions; nothing was trained (tests/test_train_flow.py fills it)."""
+EMPTY_HERE = {
+    "marts.top_campaigns_last_hour",
+    "marts.forecast_vs_actual",
+    "marts.campaign_scenarios",
+    "marts.campaign_risks",
+    "marts.campaign_insights",
+}
+"""Empty in this world: the as_of hour has no impressions; nothing was trained or decided (tests/test_train_flow.py
+and tests/test_decide.py fill them)."""
 
 BIG_INCREMENTAL_MODELS = ("events_hourly", "campaign_hourly", "sessions", "int_topic_viewers")
 """Tables large enough that a one-day batch must rewrite only a small share of them."""

@@ -22,6 +22,8 @@ def campaign_facts(
 ) -> dict[str, list[Fact]]:
     """Facts per campaign with a forecast: pace and goal odds, the conversions scenarios, open risks and the
     benchmark gap."""
+    if scenarios.empty:
+        return {}  # nothing was forecast (too little history): no outlook to write about
     facts: dict[str, list[Fact]] = defaultdict(list)
     forecast = set(scenarios["campaign_id"])
     for row in pacing[pacing["campaign_id"].isin(forecast)].itertuples():

@@ -395,12 +395,16 @@ class Outlook:
     pacing: pd.DataFrame
 
 
+_NO_BANDS = pd.DataFrame(columns=["family", "k", "scenario", "stated", "measured", "n", "series"])
+"""The measured bands when nothing was backtested (too little history): no calibration, no scenario."""
+
+
 def build_outlook(inputs: Inputs, adjustments: pd.DataFrame | None = None) -> Outlook:
     """Calibrate on the backtests and set up each active campaign's distributions (market factors applied).
 
     Active: forecast by the newest run and not past its end date on the first forecast day."""
     calibrations = calibrate(cumulative_backtests(inputs.backtest))
-    measured = pd.concat([measured_bands(c) for c in calibrations.values()], ignore_index=True)
+    measured = pd.concat([measured_bands(c) for c in calibrations.values()] or [_NO_BANDS], ignore_index=True)
     factors = _factors(adjustments)
     ends = inputs.pacing.set_index("campaign_id")["end_date"]
     to_date = inputs.to_date.set_index(["campaign_id", "metric"])["to_date"]

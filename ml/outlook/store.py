@@ -50,6 +50,7 @@ def write(settings: Settings, frames: Mapping[str, pd.DataFrame], run_id: str) -
     with writer(settings, "decide: writing the outlook") as con:
         prepare(con)
         for table, frame in frames.items():
+            frame = frame.reindex(columns=list(TABLES[table]))  # an empty part may come without its columns
             if table in WHOLE:
                 replace(con, table, frame)
             else:
