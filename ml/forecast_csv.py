@@ -83,13 +83,15 @@ def forecast_csv(
     freq: str | None = None,
     metrics_json: Path | None = None,
     windows: int = DEFAULT_WINDOWS,
+    workers: int = 2,
 ) -> ForecastCsvResult:
-    """Fit the ensemble (and so every member) with backtests, write the forecasts and the metrics."""
+    """Fit the ensemble (and so every member) with backtests, write the forecasts and the metrics. `workers=2`
+    fits the LSTM in a second process beside the other members (`Ensemble`)."""
     frame = read_series_csv(input_path)
     if frame["y"].count() < 2:
         raise ValueError(f"too few rows: {input_path} has {frame['y'].count()} value(s) of y")
     series = prepare(frame, freq)
-    ensemble = Ensemble(series.freq, horizon=horizon, n_windows=windows)
+    ensemble = Ensemble(series.freq, horizon=horizon, n_windows=windows, workers=workers)
     needed = ensemble.min_length(series.season_length)
     longest = int(series.df.groupby("unique_id").size().max())
     if longest < needed:
@@ -133,5 +135,6 @@ def _metrics_document(
         "weights": records(ensemble.weights_, orient="index"),
         "fallbacks": ensemble.fallbacks,
         "member_fallbacks": {name: model.fallbacks for name, model in ensemble.members_.items()},
+        "pruned": sorted(ensemble.pruned_),
         "dropped": series.dropped,
     }

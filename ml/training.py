@@ -44,16 +44,22 @@ class TrainConfig(BaseModel):
         description="A series is flagged when its realised MASE exceeds its backtest MASE by this factor.",
     )
     min_scored_days: int = Field(default=3, ge=1, description="Actuals needed before a forecast is judged.")
-    lstm_epochs: int = Field(default=40, ge=1, description="LSTM training epochs.")
+    lstm_steps: int = Field(
+        default=400, ge=1, description="Gradient steps per LSTM network: a budget, whatever the data size."
+    )
     lstm_networks: int = Field(default=3, ge=1, description="LSTM networks averaged per fit.")
     seed: int = 0
 
     def members(self) -> dict[str, ModelFactory]:
         """The ensemble's members (`models.ensemble.default_members`) with this run's LSTM settings."""
-        return default_members(self.horizon, LEVELS, self.seed, epochs=self.lstm_epochs, networks=self.lstm_networks)
+        return default_members(self.horizon, LEVELS, self.seed, steps=self.lstm_steps, networks=self.lstm_networks)
 
     def ensemble(self) -> Ensemble:
-        return Ensemble(FREQ, horizon=self.horizon, members=self.members(), n_windows=self.windows, seed=self.seed)
+        """Unpruned: each series' local members are backtested in their own task, before any metric-wide
+        judgement of the members could be made."""
+        return Ensemble(
+            FREQ, horizon=self.horizon, members=self.members(), n_windows=self.windows, prune=False, seed=self.seed
+        )
 
     def local_members(self) -> dict[str, ModelFactory]:
         """The members fitted one series per task (`Forecaster.is_global` false)."""
@@ -92,9 +98,7 @@ class MemberFit:
 
 def _fit(df: pd.DataFrame, config: TrainConfig, members: dict[str, ModelFactory]) -> MemberFit:
     ensemble = config.ensemble()
-    series, usable = ensemble.screen(df)
-    cv = ensemble.backtest(usable, members) if not usable.df.empty else None
-    return MemberFit(cv, {name: factory(FREQ).fit(series.df) for name, factory in members.items()})
+    return MemberFit(*ensemble.backtest_and_fit(*ensemble.screen(df), members))
 
 
 def fit_local(df: pd.DataFrame, config: TrainConfig) -> MemberFit:

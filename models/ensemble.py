@@ -5,7 +5,8 @@ fit(df):
 1. prepare the series; those that are all zero, constant or too short for `n_windows` backtest windows are
    forecast by the seasonal-naive baseline (reason in `fallbacks`);
 2. rolling-origin backtests of every member (`models.backtest.cross_validation`), by default six windows half a
-   horizon apart, scored with `models.metrics.score`;
+   horizon apart, scored with `models.metrics.score`; a member far behind the best on the first two windows
+   that share no actuals sits the remaining windows and the final fit out (`prune`);
 3. weights (`models.combination`): first the members that qualify metric-wide, i.e. on their MASE averaged
    over all the series: the baseline, and any member that beats it unless more than `trim` (20 %) worse than
    the best; then `pooled_weights`, the one set of weights for those members whose combined point forecast
@@ -34,13 +35,15 @@ are not graded on the data that chose them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
+from multiprocessing import get_context
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
-from pulsecast.models.backtest import cross_validation
+from pulsecast.models.backtest import continued, cross_validation
 from pulsecast.models.base import LEVELS, Forecaster, ModelFactory, check_request, finalize, nested
 from pulsecast.models.combination import (
     calibrate,
@@ -55,19 +58,24 @@ from pulsecast.models.metrics import mase_scales, score
 from pulsecast.models.prepare import PreparedSeries
 from pulsecast.models.prophet_model import ProphetModel
 from pulsecast.models.seasonal_naive import SeasonalNaive
+from pulsecast.models.statistical import METHODS, StatisticalModel
 
 BASELINE = "seasonal_naive"
 ENSEMBLE = "ensemble"
 DEFAULT_WINDOWS = 6
+PRUNE_MARGIN = 0.4
+"""How far behind the best member (in MASE over the series, on two windows apart) a member may fall before its
+remaining backtests are skipped: twice the default `trim`."""
 _BACKTEST_KEYS = ["unique_id", "ds", "cutoff", "window", "y"]
 
 
 def default_members(
     horizon: int, levels: Sequence[int] = LEVELS, seed: int = 0, **lstm: Any
 ) -> dict[str, ModelFactory]:
-    """The ensemble's members, the one list of them: seasonal_naive, prophet and lstm, as the CLI, the train flow
-    and the benchmark use them. `lstm` holds further `LSTMModel` settings (the train flow sets epochs and
-    networks); unset, the model's own defaults apply.
+    """The ensemble's members, the one list of them: seasonal_naive, the statsforecast methods (autoets, theta,
+    autoarima, mstl), prophet and lstm, as the CLI, the train flow and the benchmark use them. `lstm` holds
+    further `LSTMModel` settings (the train flow sets its step budget and networks); unset, the model's own
+    defaults apply.
 
     Building a member imports its model, not building the list: Prophet loads on its first fit
     (`prophet_model.prophet_class`) and torch with the first LSTM (`lstm_model`), so reading the list, or this
@@ -75,6 +83,7 @@ def default_members(
     """
     return {
         BASELINE: SeasonalNaive,
+        **{method: partial(StatisticalModel, method=method) for method in METHODS},
         "prophet": partial(ProphetModel, seed=seed),
         "lstm": partial(lstm_model, horizon=horizon, levels=levels, seed=seed, **lstm),
     }
@@ -107,9 +116,15 @@ class Ensemble:
     pooled weights for every series; 0: per-series weights only), `trim` is how much worse than the best
     member a member may be and still get weight.
 
-    Fitted attributes: `members_` (name -> fitted member), `weights_` (index unique_id, one column per
-    member), `corrections_` (unique_id, level, correction), `backtest_` (long backtest of members and
-    ensemble), `scores_` (`models.metrics.score` of `backtest_`), `fallbacks`, `freq_`, `season_length_`.
+    `workers=2` backtests and fits the global members (the LSTM, the costliest) in a second process beside
+    the local ones: on two cores the fit then takes about as long as the slower half.
+    `prune` stops backtesting a member once it cannot earn weight (`_may_earn_weight`); it is then left out
+    of the weights, `members_` and the forecasts, and listed in `pruned_`.
+
+    Fitted attributes: `members_` (name -> fitted member), `pruned_` (members left out), `weights_` (index
+    unique_id, one column per member), `corrections_` (unique_id, level, correction), `backtest_` (long
+    backtest of members and ensemble), `scores_` (`models.metrics.score` of `backtest_`), `fallbacks`,
+    `freq_`, `season_length_`.
     Global: its weights are pooled over all the series it is fitted on.
     """
 
@@ -126,6 +141,8 @@ class Ensemble:
         levels: Sequence[int] = LEVELS,
         shrinkage: float = 1.0,
         trim: float = 0.2,
+        prune: bool = True,
+        workers: int = 1,
         seed: int = 0,
     ) -> None:
         check_request(horizon, levels)
@@ -149,6 +166,8 @@ class Ensemble:
         self.levels = tuple(levels)
         self.shrinkage = shrinkage
         self.trim = trim
+        self.prune = prune
+        self.workers = workers
         self.fallbacks: dict[str, str] = {}
 
     def min_length(self, season_length: int) -> int:
@@ -157,9 +176,30 @@ class Ensemble:
 
     def fit(self, df: pd.DataFrame) -> Self:
         series, usable = self.screen(df)
-        cv = self.backtest(usable, self.members) if not usable.df.empty else None
-        fitted = {name: factory(self.freq_).fit(series.df) for name, factory in self.members.items()}
-        return self.assemble(usable, cv, fitted)
+        apart = {name: f for name, f in self.members.items() if self.workers > 1 and f(self.freq_).is_global}
+        here = {name: f for name, f in self.members.items() if name not in apart}
+        if not apart:
+            return self.assemble(usable, *self.backtest_and_fit(series, usable, here))
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+            side = pool.submit(self.backtest_and_fit, series, usable, apart)
+            parts = [self.backtest_and_fit(series, usable, here), side.result()]
+        backtests = [cv for cv, _ in parts if cv is not None]
+        cv = pd.concat(backtests, ignore_index=True) if backtests else None
+        return self.assemble(usable, cv, {name: model for _, fitted in parts for name, model in fitted.items()})
+
+    def backtest_and_fit(
+        self, series: PreparedSeries, usable: PreparedSeries, members: Mapping[str, ModelFactory]
+    ) -> tuple[pd.DataFrame | None, dict[str, Forecaster]]:
+        """`members`' backtests (pruned if `prune`) and their final fits on every series, minus the pruned; a
+        member that can continue from an earlier fit continues from its newest backtest window's."""
+        windows: dict[str, dict[int, Forecaster]] = {}
+        cv = self.backtest(usable, members, self.prune, windows) if not usable.df.empty else None
+        pruned = set() if cv is None else self._pruned(cv)
+        return cv, {
+            name: continued(factory(self.freq_), windows.get(name, {})).fit(series.df)
+            for name, factory in members.items()
+            if name not in pruned
+        }
 
     def screen(self, df: pd.DataFrame) -> tuple[PreparedSeries, PreparedSeries]:
         """Prepare the series and set `fallbacks`; returns (every series, the ones long enough to backtest).
@@ -172,16 +212,48 @@ class Ensemble:
         self.fallbacks = screened.fallbacks
         return screened.series, screened.usable
 
-    def backtest(self, usable: PreparedSeries, members: Mapping[str, ModelFactory]) -> pd.DataFrame:
-        """Rolling-origin backtests of `members` (a subset of `self.members`) on screened series."""
-        return cross_validation(members, usable, self.horizon, self.n_windows, self.step, self.levels)
+    def backtest(
+        self,
+        usable: PreparedSeries,
+        members: Mapping[str, ModelFactory],
+        prune: bool = False,
+        fitted: dict[str, dict[int, Forecaster]] | None = None,
+    ) -> pd.DataFrame:
+        """Rolling-origin backtests of `members` (a subset of `self.members`) on screened series; with `prune`,
+        a member stops being backtested once it cannot earn weight (`_may_earn_weight`). `fitted` as in
+        `cross_validation`."""
+        keep = partial(self._may_earn_weight, usable) if prune else None
+        return cross_validation(members, usable, self.horizon, self.n_windows, self.step, self.levels, keep, fitted)
 
-    def assemble(
-        self, usable: PreparedSeries, cv: pd.DataFrame | None, fitted: Mapping[str, Forecaster]
-    ) -> Self:
+    def _may_earn_weight(self, usable: PreparedSeries, cv: pd.DataFrame) -> set[str]:
+        """The members still worth backtesting, judged once two windows that share no actuals are scored: the
+        baseline, and each member whose MASE over the series is within `PRUNE_MARGIN` of the best member's.
+
+        Weight goes only to members within `trim` of the best over all windows (`qualifying`); one that is more
+        than twice as far behind on two independent windows has not been seen to catch up on the rest, and
+        its remaining backtests (and final fit) are the ensemble's largest avoidable cost."""
+        windows = sorted(cv["window"].unique())
+        if windows[-1] - windows[0] < -(-self.horizon // self.step):
+            return set(cv["model"])
+        mase = score(cv, usable.df, usable.season_length, self.levels).pivot_table(
+            index="unique_id", columns="model", values="mase", aggfunc="mean"
+        )
+        metric_wide = mase.where(np.isfinite(mase)).mean()
+        if metric_wide.isna().all():
+            return set(cv["model"])
+        within = metric_wide[metric_wide <= metric_wide.min() * (1 + PRUNE_MARGIN)]
+        return {BASELINE, *within.index}
+
+    def _pruned(self, cv: pd.DataFrame) -> set[str]:
+        """Members whose backtests stopped early (see `backtest`): they get no weight and need no final fit."""
+        windows = cv.groupby("model")["window"].nunique()
+        return set(windows[windows < windows.max()].index)
+
+    def assemble(self, usable: PreparedSeries, cv: pd.DataFrame | None, fitted: Mapping[str, Forecaster]) -> Self:
         """Weights and calibration from every member's backtest `cv` (None when no series was usable), with
         `fitted` holding each member fitted on all the series."""
-        if missing := set(self.members) - set(fitted):
+        self.pruned_ = set() if cv is None else self._pruned(cv)
+        if missing := set(self.members) - self.pruned_ - set(fitted):
             raise ValueError(f"fitted members missing: {sorted(missing)}")
         if cv is None or usable.df.empty:
             self._no_backtest()
@@ -189,7 +261,7 @@ class Ensemble:
             if missing := set(self.members) - set(cv["model"]):
                 raise ValueError(f"backtests missing for members: {sorted(missing)}")
             self._learn_from_backtests(usable, cv)
-        self.members_ = {name: fitted[name] for name in self.members}
+        self.members_ = {name: fitted[name] for name in self.members if name not in self.pruned_}
         return self
 
     def _no_backtest(self) -> None:
@@ -216,6 +288,7 @@ class Ensemble:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         mase = per_window.pivot_table(index="unique_id", columns="model", values="mase", aggfunc="mean")
         mase = mase.reindex(columns=list(self.members))
+        mase[list(self.pruned_)] = np.nan  # backtested on the first windows only: no weight
         metric_wide = mase.where(np.isfinite(mase)).mean().to_frame().T  # each member's MASE over all series
         eligible = qualifying(metric_wide, BASELINE, self.trim).iloc[0]
         candidates = [name for name in self.members if eligible[name]]

@@ -70,6 +70,13 @@ def season_length(freq: str) -> int:
     return 1
 
 
+def long_cycle(freq: str, season_length: int) -> int:
+    """The cycle above the season, in steps: a year (52 weeks) of days, a week of sub-daily steps; 0 if none."""
+    if not daily_or_finer(freq):
+        return 0
+    return 52 * season_length if season_length == 7 else 7 * season_length
+
+
 def snap(ds: pd.Series, freq: str) -> pd.Series:
     """Each timestamp moved onto the frequency's grid: the start of its step (the end for end-anchored steps)."""
     offset = parse_frequency(freq)

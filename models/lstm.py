@@ -39,7 +39,7 @@ from torch import nn
 
 from pulsecast.models.base import LEVELS, check_request, interval_columns, quantile_of
 from pulsecast.models.fallback import GuardedForecaster
-from pulsecast.models.frequency import daily_or_finer, future_dates, holiday_flags, step_index
+from pulsecast.models.frequency import daily_or_finer, future_dates, holiday_flags, long_cycle, step_index
 from pulsecast.models.prepare import PreparedSeries
 
 MAX_INPUT = 96
@@ -47,13 +47,6 @@ MAX_INPUT = 96
 seasons a longer input was both less accurate and slower; docs/forecasting.md). Hourly, daily (up to h=48) and
 monthly series never reach the cap."""
 AHEAD_FEATURES = 3
-
-
-def long_cycle(freq: str, season_length: int) -> int:
-    """The cycle above the season, in steps: a year (52 weeks) of days, a week of sub-daily steps; 0 if none."""
-    if not daily_or_finer(freq):
-        return 0
-    return 52 * season_length if season_length == 7 else 7 * season_length
 
 
 @dataclass(frozen=True)
@@ -106,7 +99,8 @@ class LSTMModel(GuardedForecaster):
         country_holidays: str | None = "US",
         input_size: int | None = None,
         hidden_size: int = 32,
-        epochs: int = 40,
+        steps: int = 400,
+        warm_fraction: float = 0.25,
         batch_size: int = 128,
         max_windows: int = 3000,
         learning_rate: float = 3e-3,
@@ -121,7 +115,10 @@ class LSTMModel(GuardedForecaster):
         self.country_holidays = country_holidays
         self.input_size = input_size
         self.hidden_size = hidden_size
-        self.epochs = epochs
+        self.steps = steps
+        self.warm_fraction = warm_fraction
+        self._start: tuple[int, list[dict[str, torch.Tensor]]] = (0, [])
+        """(input window, network weights) to continue from: see `start_from`."""
         self.batch_size = batch_size
         self.max_windows = max_windows
         self.learning_rate = learning_rate
@@ -137,6 +134,17 @@ class LSTMModel(GuardedForecaster):
     def min_length(self, season_length: int) -> int:
         return max(super().min_length(season_length), self.window(season_length))
 
+    def start_from(self, earlier: LSTMModel) -> None:
+        """Let the next `fit` continue from `earlier`'s networks with `warm_fraction` of the step budget.
+
+        For a model fitted on the same series up to an earlier cutoff (the previous backtest window): the data
+        differ by a few horizons, so a short continuation learns what a full training would, at a quarter of
+        the cost. Nothing leaks, as every network only ever saw data up to its own cutoff. An earlier fit of
+        another shape (or none) is ignored and the fit starts fresh."""
+        networks = getattr(earlier, "_networks", [])
+        if len(networks) == self.networks and earlier.horizon == self.horizon and earlier.levels == self.levels:
+            self._start = (earlier._window, [network.state_dict() for network in networks])
+
     def _fit(self, series: PreparedSeries) -> dict[str, str]:
         self._window = self.window(series.season_length)
         self._cycle = long_cycle(self.freq_, series.season_length)
@@ -144,8 +152,13 @@ class LSTMModel(GuardedForecaster):
             str(uid): self._scaled(frame, series.season_length) for uid, frame in series.df.groupby("unique_id")
         }
         inputs, ahead, targets = self._training_windows()
+        window, starts = self._start
+        starts = starts if window == self._window else []
         self._networks = [
-            self._trained(seed, inputs, ahead, targets) for seed in range(self.seed, self.seed + self.networks)
+            self._trained(seed, inputs, ahead, targets, start)
+            for seed, start in zip(
+                range(self.seed, self.seed + self.networks), starts or [None] * self.networks, strict=True
+            )
         ]
         return {}
 
@@ -200,23 +213,31 @@ class LSTMModel(GuardedForecaster):
             targets.append(scaled.values[end : end + self.horizon] - level)
         return tuple(torch.tensor(np.stack(part), dtype=torch.float32) for part in (inputs, ahead, targets))
 
-    def _trained(self, seed: int, inputs: torch.Tensor, ahead: torch.Tensor, targets: torch.Tensor) -> _Network:
-        """One network from its own seed (initial weights and batch order); the data are the same for all."""
+    def _trained(
+        self,
+        seed: int,
+        inputs: torch.Tensor,
+        ahead: torch.Tensor,
+        targets: torch.Tensor,
+        start: dict[str, torch.Tensor] | None,
+    ) -> _Network:
+        """One network from its own seed (initial weights and batch order), or continued from `start`; the data
+        are the same for all."""
         quantiles = torch.tensor(self.quantiles, dtype=torch.float32)
+        steps = self.steps if start is None else max(1, round(self.steps * self.warm_fraction))
         with _reproducible(seed, self.threads):
             network = _Network(self._window, self.hidden_size, self.horizon, len(self.quantiles))
+            if start is not None:
+                network.load_state_dict(start)
             optimiser = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-            batches = -(-len(inputs) // self.batch_size)
-            schedule = torch.optim.lr_scheduler.OneCycleLR(
-                optimiser, max_lr=self.learning_rate, total_steps=self.epochs * batches
-            )
-            for _ in range(self.epochs):
-                for batch in torch.randperm(len(inputs)).split(self.batch_size):
-                    optimiser.zero_grad()
-                    pinball_loss(network(inputs[batch], ahead[batch]), targets[batch], quantiles).backward()
-                    nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-                    optimiser.step()
-                    schedule.step()
+            schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=self.learning_rate, total_steps=steps)
+            for batch in _batches(len(inputs), self.batch_size, steps):
+                optimiser.zero_grad()
+                pinball_loss(network(inputs[batch], ahead[batch]), targets[batch], quantiles).backward()
+                nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+                optimiser.step()
+                schedule.step()
+            self.steps_taken_ = schedule.last_epoch
         return network.eval()
 
     def _predict(self, h: int, levels: Sequence[int], X_df: pd.DataFrame | None) -> pd.DataFrame:
@@ -241,6 +262,18 @@ class LSTMModel(GuardedForecaster):
             frame.insert(0, "unique_id", uid)
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
+
+
+def _batches(n: int, batch_size: int, steps: int) -> Iterator[torch.Tensor]:
+    """`steps` mini-batches of shuffled window indices, reshuffled each pass over the `n` windows: a budget of
+    gradient steps, so training costs the same on a long series as on many short ones."""
+    taken = 0
+    while True:
+        for batch in torch.randperm(n).split(batch_size):
+            if taken == steps:
+                return
+            taken += 1
+            yield batch
 
 
 def pinball_loss(predicted: torch.Tensor, target: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:

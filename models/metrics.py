@@ -32,6 +32,15 @@ def score(
     `cv` is `models.backtest.cross_validation`'s long frame, `history` the prepared series it was cut from.
     """
     by = ["unique_id", "model", "window"] if per_window else ["unique_id", "model"]
+    scored = [_scores(cv[cv["model"] == model], history, season_length, levels, by) for model in cv["model"].unique()]
+    counts = cv.groupby(by).size().rename("n")
+    return pd.concat([pd.concat(scored), counts], axis=1).reset_index()
+
+
+def _scores(
+    cv: pd.DataFrame, history: pd.DataFrame, season_length: int, levels: Sequence[int], by: list[str]
+) -> pd.DataFrame:
+    """Every metric of one model's backtest rows (a member left out of some windows is scored on the rest)."""
     wide, models = _wide(cv, levels)
     train = history[["unique_id", "ds", "y"]]
     parts = {
@@ -49,8 +58,7 @@ def score(
         .mean()
         for metric, frame in parts.items()
     ]
-    counts = cv.groupby(by).size().rename("n")
-    return pd.concat([*long, counts], axis=1).reset_index()
+    return pd.concat(long, axis=1)
 
 
 def mase_scales(cutoffs: pd.DataFrame, history: pd.DataFrame, season_length: int) -> pd.Series:

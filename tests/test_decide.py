@@ -28,7 +28,7 @@ TRAINING = TrainConfig(
     metrics=[Metric.conversions, Metric.clicks, Metric.spend, Metric.revenue],
     horizon=7,
     windows=3,
-    lstm_epochs=2,
+    lstm_steps=10,
     lstm_networks=1,
 )
 

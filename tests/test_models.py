@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pulsecast.models.backtest import cross_validation, rolling_windows
-from pulsecast.models.base import LEVELS, ModelFactory, nested, output_columns
+from pulsecast.models.base import LEVELS, Forecaster, ModelFactory, nested, output_columns
 from pulsecast.models.combination import member_weights, pooled_weights
 from pulsecast.models.ensemble import BASELINE, Ensemble
 from pulsecast.models.frequency import future_dates, infer_frequency, season_length
@@ -20,11 +20,13 @@ from pulsecast.models.metrics import mase_scales, score, summarize
 from pulsecast.models.prepare import prepare
 from pulsecast.models.prophet_model import ProphetModel
 from pulsecast.models.seasonal_naive import SeasonalNaive
+from pulsecast.models.statistical import METHODS, StatisticalModel
 
 FREQS = {"h": 24, "D": 7, "MS": 12}
-FAST_LSTM = partial(LSTMModel, horizon=6, epochs=5, hidden_size=8, networks=1)
+FAST_LSTM = partial(LSTMModel, horizon=6, steps=10, hidden_size=8, networks=1)
 MODELS: dict[str, ModelFactory] = {
     "seasonal_naive": SeasonalNaive,
+    **{method: partial(StatisticalModel, method=method) for method in METHODS},
     "prophet": partial(ProphetModel, uncertainty_samples=100),
     "lstm": FAST_LSTM,
 }
@@ -446,3 +448,81 @@ def test_summary_means_leave_out_series_without_a_mase_scale():
     summary = summarize(scores).set_index("model")
     assert summary.loc["m", "mase"] == pytest.approx(0.8) and summary.loc["n", "mase"] == pytest.approx(1.2)
     assert summary.loc["m", "smape"] == pytest.approx(0.2) and summary.loc["m", "series"] == 2
+
+
+def test_the_lstm_trains_for_its_step_budget_whatever_the_data_and_continues_a_window_for_a_quarter() -> None:
+    short = FAST_LSTM(steps=12).fit(toy("D", 80))
+    long = FAST_LSTM(steps=12).fit(toy("D", 400, ids=list("abcdef")))
+    assert short.steps_taken_ == long.steps_taken_ == 12  # a budget of gradient steps, not of passes over the data
+
+    fitted: dict[str, dict[int, Forecaster]] = {}
+    cross_validation({"lstm": partial(FAST_LSTM, steps=12)}, prepare(toy("D", 120)), h=6, n_windows=3, fitted=fitted)
+    assert [fitted["lstm"][k].steps_taken_ for k in sorted(fitted["lstm"])] == [12, 3, 3]  # each window from the last
+    fresh = FAST_LSTM(steps=12)
+    fresh.start_from(FAST_LSTM(steps=12, horizon=4).fit(toy("D", 80)))  # another shape: ignored, trained in full
+    assert fresh.fit(toy("D", 80)).steps_taken_ == 12
+
+
+def test_a_member_far_behind_sits_out_the_remaining_windows_and_is_never_fitted_on_all_data() -> None:
+    fits = []
+
+    class Counted(_Useless):
+        def fit(self, df: pd.DataFrame) -> Self:
+            fits.append(df["ds"].max())
+            return super().fit(df)
+
+    members = {BASELINE: SeasonalNaive, "mean": _SeasonalMean, "useless": Counted}
+    history = stationary(120, ids=3, seed=2)
+    pruned = Ensemble(horizon=14, members=members, n_windows=4).fit(history)
+    assert pruned.pruned_ == {"useless"}
+    assert len(fits) == 2  # windows 0 and 2, the first two that share no actuals; no final fit
+    assert set(pruned.predict_members(14)["model"]) == {BASELINE, "mean", "ensemble"}
+    full = Ensemble(horizon=14, members=members, n_windows=4, prune=False).fit(history)
+    assert full.pruned_ == set() and (full.weights_["useless"] == 0).all()
+    pd.testing.assert_frame_equal(pruned.predict(14), full.predict(14))  # it could not have earned weight
+
+
+def test_the_ensemble_leans_on_the_best_member_and_is_never_much_worse_than_it() -> None:
+    members = {
+        BASELINE: SeasonalNaive,
+        "mean": _SeasonalMean,  # the true profile's estimate: the best forecast of stationary seasonal noise
+        "theta": partial(StatisticalModel, method="theta"),
+        "mstl": partial(StatisticalModel, method="mstl"),
+    }
+    ensemble = Ensemble(horizon=14, members=members).fit(stationary(160, ids=8, seed=4))
+    assert ensemble.weights_.iloc[0].idxmax() == "mean"
+    mase = summarize(ensemble.scores_).set_index("model")["mase"]
+    assert mase.idxmin() in ("mean", "ensemble")
+    assert mase["ensemble"] <= 1.03 * mase.drop("ensemble").min()
+
+
+@pytest.mark.parametrize("freq", FREQS)
+def test_ensemble_intervals_hold_on_every_frequency(freq: str) -> None:
+    """Known noise, a member whose intervals are far too narrow: calibration brings hourly, daily and monthly
+    coverage to nominal on the steps after the data."""
+    members = {BASELINE: SeasonalNaive, "mean": _SeasonalMean}
+    history = seasonal_noise(freq, 170, ids=30, seed=5)
+    forecast = Ensemble(horizon=10, members=members).fit(history.groupby("unique_id").head(160)).predict(10)
+    actual = forecast.merge(history, on=["unique_id", "ds"])
+    for level, tolerance in ((80, 0.06), (95, 0.04)):
+        inside = actual["y"].between(actual[f"yhat_lo_{level}"], actual[f"yhat_hi_{level}"])
+        assert abs(inside.mean() - level / 100) <= tolerance, (level, inside.mean())
+
+
+def seasonal_noise(freq: str, n: int, ids: int, seed: int) -> pd.DataFrame:
+    """A fixed profile over the frequency's season plus N(0, 1) noise."""
+    rng = np.random.default_rng(seed)
+    profile = 3 * np.sin(2 * np.pi * np.arange(FREQS[freq]) / FREQS[freq])
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{k}",
+                    "ds": pd.date_range("2021-01-01", periods=n, freq=freq),
+                    "y": 20 + np.resize(profile, n) + rng.normal(0, 1, n),
+                }
+            )
+            for k in range(ids)
+        ],
+        ignore_index=True,
+    )

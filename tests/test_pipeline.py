@@ -46,7 +46,7 @@ def test_pipeline_generates_ingests_builds_and_is_idempotent(prefect_harness: No
     from pulsecast.ml.training import TrainConfig
 
     world = WorldConfig(days=4, campaigns=4, events_per_day=3_000, seed=11)
-    training = TrainConfig(metrics=[Metric.conversions], horizon=7, lstm_epochs=2, lstm_networks=1)
+    training = TrainConfig(metrics=[Metric.conversions], horizon=7, lstm_steps=10, lstm_networks=1)
     first = pipeline(world=world, training=training)
     assert first["raw.events"] > 10_000
     assert first["raw.campaigns"] == 4

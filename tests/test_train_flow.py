@@ -23,7 +23,7 @@ from pulsecast.warehouse import reader, writer
 
 pytestmark = pytest.mark.slow
 
-CONFIG = TrainConfig(metrics=[Metric.clicks], horizon=7, windows=3, lstm_epochs=3, lstm_networks=1)
+CONFIG = TrainConfig(metrics=[Metric.clicks], horizon=7, windows=3, lstm_steps=15, lstm_networks=1)
 
 
 def task_states(flow_run_id: str) -> dict[str, str]:

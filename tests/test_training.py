@@ -31,7 +31,7 @@ from pulsecast.ml.training import TrainConfig, assemble, fit_global, fit_local
 from pulsecast.settings import PROJECT_ROOT, Settings
 from pulsecast.warehouse import connect
 
-FAST = TrainConfig(horizon=7, windows=3, lstm_epochs=3, lstm_networks=1)
+FAST = TrainConfig(horizon=7, windows=3, lstm_steps=15, lstm_networks=1)
 DAY0 = date(2026, 9, 1)
 
 

@@ -185,10 +185,12 @@ def forecast_csv(
         None, "--windows", min=2, help="Rolling-origin backtest windows, half a horizon apart from 4 up. Default: 6."
     ),
 ) -> None:
-    """Forecast your own series with every model (seasonal naive, Prophet, LSTM, ensemble) after backtests."""
+    """Forecast your own series with every model (seasonal naive, AutoETS, Theta, AutoARIMA, MSTL, Prophet, LSTM
+    and their ensemble) after backtests."""
     from pulsecast.ml.forecast_csv import forecast_csv as run_forecast_csv
+    from pulsecast.models.ensemble import default_members
 
-    with console.status("backtesting and fitting seasonal_naive, prophet, lstm, ensemble"):
+    with console.status(f"backtesting and fitting {', '.join(default_members(horizon))} and their ensemble"):
         result = run_forecast_csv(
             input_path, horizon, output, freq, metrics_json, **({"windows": windows} if windows else {})
         )
@@ -207,6 +209,11 @@ def forecast_csv(
     console.print(table if table.row_count else "No series could be backtested.")
     for uid, reason in result.ensemble.fallbacks.items():
         console.print(f"{uid}: seasonal-naive fallback ({reason})")
+    if pruned := sorted(ensemble.pruned_):
+        console.print(
+            f"{', '.join(pruned)}: backtests stopped early, too far behind the best member to earn weight "
+            "(scored above on those windows only; not forecast)."
+        )
     console.print(
         f"Wrote {len(result.forecasts):,} rows to {output} "
         f"({result.series.duplicates} duplicate rows merged, {result.series.filled} missing steps filled)."
