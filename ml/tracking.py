@@ -49,13 +49,16 @@ MAX_CAMPAIGN_PANELS = 48
 """Campaigns the per-campaign grid shows at most (the busiest in the weeks shown): one readable figure per run."""
 DESCRIPTION = (
     "Daily {metric} forecasts for every active campaign, brand and the total: the backtest-weighted, conformally "
-    "calibrated ensemble of seasonal naive, Prophet and an LSTM. Input: one row with `h` (days ahead, at most the "
-    "trained horizon). Output: unique_id, ds, yhat and 80 %/95 % intervals. `champion` serves; a new version is "
-    "the `challenger` until its backtest MASE beats the champion's (tags backtest_mase, decision)."
+    "calibrated ensemble of seasonal naive, AutoETS, Theta, AutoARIMA, MSTL, Prophet and an LSTM. Input: one row "
+    "with `h` (days ahead, at most the trained horizon). Output: unique_id, ds, yhat and 80 %/95 % intervals. "
+    "`champion` serves; a new version is the `challenger` until its backtest MASE beats the champion's "
+    "(tags backtest_mase, decision)."
 )
 MODEL_CODE = Path(__file__).with_name("registered_model.py")
 MODELS_PACKAGE = Path(models.__file__).parent
-_REQUIREMENTS = ["mlflow", "pandas", "numpy", "torch", "prophet", "utilsforecast", "holidays", "cloudpickle"]
+_REQUIREMENTS = [
+    "mlflow", "pandas", "numpy", "torch", "prophet", "statsforecast", "utilsforecast", "holidays", "cloudpickle"
+]
 
 
 def model_name(metric: str) -> str:

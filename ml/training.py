@@ -1,8 +1,9 @@
 """Training one metric's ensemble in parts, so the train flow can fan it out and cache each part.
 
-Local members (seasonal naive, Prophet) see one series at a time: `fit_local` backtests and fits them on a
-single series, in its own task. The LSTM is global (one network over every series): `fit_global` does it once
-per metric. `assemble` joins the parts into an `Ensemble` identical to `Ensemble.fit` on the same data.
+Local members (seasonal naive, the statsforecast methods, Prophet) see one series at a time: `fit_local`
+backtests and fits them on a single series, in its own task. The LSTM is global (one network over every
+series): `fit_global` does it once per metric. `assemble` joins the parts into an `Ensemble` identical to
+`Ensemble.fit` on the same data (unpruned: see `TrainConfig.ensemble`).
 """
 
 from __future__ import annotations

@@ -27,9 +27,9 @@ class Forecaster(Protocol):
     baseline instead (too short, constant, all zero, or the model failed on it). `X_df` carries future values
     of exogenous columns for models fitted with regressors; the others ignore it.
 
-    `is_global` says how a fit treats several series. A local forecaster (seasonal naive, Prophet) fits each
-    series on its own, so fitting it one series at a time gives the same model: the train flow fans it out per
-    series. A global one (the LSTM) learns from every series at once, so it is fitted once on all of them.
+    `is_global` says how a fit treats several series. A local forecaster (seasonal naive, AutoETS, Prophet, ...)
+    fits each series on its own, so fitting it one series at a time gives the same model: the train flow fans it
+    out per series. A global one (the LSTM) learns from every series at once, so it is fitted once on all of them.
     """
 
     is_global: ClassVar[bool]

@@ -1,7 +1,7 @@
 """Forecasters fitted on disjoint groups of series, used as one: what a per-series fan-out gives back.
 
-The train flow fits each local member (seasonal naive, Prophet) in its own task, one series each; `Stacked`
-puts those fitted parts back together so the ensemble can treat them as a single member.
+The train flow fits each local member (seasonal naive, the statsforecast methods, Prophet) in its own task, one
+series each; `Stacked` puts those fitted parts back together so the ensemble can treat them as a single member.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def test_train_forecasts_registers_caches_and_retrains_degraded_series(
         backtested = backtested.fetchone()[0]
     assert "total" in series and any(s.startswith("brand/") for s in series)
     assert any(s.startswith("campaign/") for s in series)
-    assert per_model == {m: len(series) * CONFIG.horizon for m in ("seasonal_naive", "prophet", "lstm", "ensemble")}
+    assert per_model == {m: len(series) * CONFIG.horizon for m in [*CONFIG.members(), "ensemble"]}
     assert backtested > 0
     client = MlflowClient(settings.mlflow_uri)
     assert {FAN_CHART, CAMPAIGN_FAN_CHARTS} <= {artifact.path for artifact in client.list_artifacts(run_id)}

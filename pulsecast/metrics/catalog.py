@@ -61,7 +61,7 @@ RATES = {
 }
 
 FORECAST_METRICS = ("impressions", "clicks", "conversions", "spend", "revenue")
-FORECAST_MODELS = ("seasonal_naive", "prophet", "lstm", "ensemble")
+FORECAST_MODELS = ("seasonal_naive", "autoets", "theta", "autoarima", "mstl", "prophet", "lstm", "ensemble")
 SERIES_LEVELS = ("campaign", "brand", "total")
 """What `ml.forecasts` holds: the train flow's metrics and models, and its series levels (tests check them)."""
 
