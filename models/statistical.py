@@ -36,6 +36,10 @@ from pulsecast.models.prepare import PreparedSeries
 
 MAX_MODEL_SEASON = 52
 """Longest season given to AutoETS, Theta and AutoARIMA; longer ones are left to MSTL."""
+# The order search warns for every candidate model whose optimiser stops early; the chosen model is judged by
+# its backtests, so the warnings are noise. A filter, not `catch_warnings`: the train flow fits in threads.
+warnings.filterwarnings("ignore", "possible convergence problem", UserWarning, r"statsforecast\.arima")
+
 RECENT_ONLY = ("autoets", "autoarima")
 """The methods fitted on the recent history only (see the module docstring)."""
 RECENT_SEASONS = 30
@@ -98,9 +102,7 @@ class StatisticalModel(GuardedForecaster):
                 y = y[-max(RECENT_SEASONS * series.season_length, RECENT_MIN_POINTS) :]
             extra = {"cycle": cycle} if self.method == "mstl" else {}
             try:
-                with warnings.catch_warnings():  # convergence chatter from the order search, per candidate model
-                    warnings.simplefilter("ignore")
-                    model = METHODS[self.method](series.season_length, len(y), **extra).fit(y)
+                model = METHODS[self.method](series.season_length, len(y), **extra).fit(y)
             except Exception as error:  # one series' numerical failure must not cost the others their fit
                 failed[str(uid)] = f"{self.method} failed: {error}"
                 continue
