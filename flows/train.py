@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner
 
 from pulsecast.build import build
 from pulsecast.flows.artifacts import publish
@@ -113,7 +113,7 @@ def write_forecasts(
     return outputs.write_training(settings, ensemble, df, forecasts, stamp)
 
 
-@flow(name="train", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
+@flow(name="train", log_prints=True, task_runner=ProcessPoolTaskRunner(max_workers=2))
 def train(config: TrainConfig = TrainConfig()) -> dict[str, str]:
     """Score past forecasts, then backtest, fit, register and write forecasts for every metric, and publish
     them beside their actuals (`marts.forecast_vs_actual`).
