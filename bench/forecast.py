@@ -120,10 +120,11 @@ def accuracy(label: str, df: pd.DataFrame, h: int, origins: int) -> pd.DataFrame
     return summary
 
 
-def real(origins: int) -> None:
-    """Every real series (`real_series.cases`) through the ensemble and the peers at `origins` outer origins."""
+def real(origins: int, groups: list[str] | None = None) -> None:
+    """Every real series (`real_series.cases`; those of `groups` if given) through the ensemble and the peers at
+    `origins` outer origins."""
     frames, seconds = [], {}
-    for case in cases():
+    for case in [case for case in cases() if not groups or case.group in groups]:
         series = prepare(case.df)
         probe = Ensemble(series.freq, horizon=case.h)
         fits = []
@@ -354,12 +355,13 @@ def main() -> None:
     parser.add_argument("--skip-world", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--only", choices=PARTS, help="run this part alone")
+    parser.add_argument("--groups", nargs="+", help="real: only the series of these frequency groups (e.g. hourly)")
     args = parser.parse_args()
     skipped = {"world": args.skip_world, "throughput": args.skip_throughput}
     parts = [args.only] if args.only else [part for part in PARTS if not skipped.get(part)]
     logging.basicConfig(level=logging.WARNING)
     if "real" in parts:
-        real(origins=3)
+        real(origins=3, groups=args.groups)
     if "speed" in parts:
         speed()
     if "wiki" in parts:
