@@ -69,21 +69,26 @@ PEERS = ("default_prophet", "bare_autoarima", "bare_autoets")
 DefaultProphet = partial(ProphetModel, country_holidays=None, uncertainty_samples=1000, **PROPHET_DEFAULTS)
 
 
-def campaign_series(config: WorldConfig, min_length: int) -> pd.DataFrame:
-    """campaign x metric daily series from the generated event files; partial first and last days dropped."""
+def world_events(config: WorldConfig, query: str) -> pd.DataFrame:
+    """`query` over the deduplicated events (a relation named `events`) of a freshly generated world."""
     with tempfile.TemporaryDirectory() as folder:
         report = generate_backfill(config, Path(folder) / "landing", Path(folder) / "truth")
         files = [str(path) for path in report.event_files]
-        daily = duckdb.sql(
-            f"""
-            with events as (select distinct on (event_id) * from read_json_auto({files}))
+        return duckdb.sql(f"with events as (select distinct on (event_id) * from read_json_auto({files})) {query}").df()
+
+
+def campaign_series(config: WorldConfig, min_length: int) -> pd.DataFrame:
+    """campaign x metric daily series from the generated event files; partial first and last days dropped."""
+    daily = world_events(
+        config,
+        """
             select campaign_id, date_trunc('day', timezone('UTC', event_ts::timestamptz)) as ds,
                    count(*) filter (where event_type = 'impression')::double as impressions,
                    count(*) filter (where event_type = 'click')::double as clicks,
                    coalesce(sum(cost), 0)::double as spend
             from events group by all
-            """
-        ).df()
+        """,
+    )
     daily = daily[(daily["ds"] > daily["ds"].min()) & (daily["ds"] < daily["ds"].max())]
     series = daily.melt(id_vars=["campaign_id", "ds"], var_name="metric", value_name="y")
     series["unique_id"] = series["campaign_id"] + "/" + series["metric"]
@@ -151,7 +156,7 @@ def speed() -> None:
     """Wall seconds of `pulsecast forecast-csv` on a long daily and a long hourly series."""
     with tempfile.TemporaryDirectory() as folder:
         hourly = Path(folder) / "hourly.csv"
-        hourly_clicks(WorldConfig(seed=5, days=70, campaigns=2, events_per_day=4000, end=END)).to_csv(
+        hourly_impressions(WorldConfig(seed=5, days=70, campaigns=2, events_per_day=4000, end=END)).to_csv(
             hourly, index=False
         )
         for label, path, h in (("daily", WIKI, 30), ("hourly", hourly, 48)):
@@ -178,21 +183,18 @@ def speed() -> None:
             )
 
 
-def hourly_clicks(config: WorldConfig) -> pd.DataFrame:
+def hourly_impressions(config: WorldConfig) -> pd.DataFrame:
     """ds,y: the impressions per hour of the busiest campaign of a generated world, partial hours dropped."""
-    with tempfile.TemporaryDirectory() as folder:
-        report = generate_backfill(config, Path(folder) / "landing", Path(folder) / "truth")
-        files = [str(path) for path in report.event_files]
-        hourly = duckdb.sql(
-            f"""
-            with events as (select distinct on (event_id) * from read_json_auto({files}))
+    hourly = world_events(
+        config,
+        """
             select date_trunc('hour', timezone('UTC', event_ts::timestamptz)) as ds, count(*)::double as y
             from events
             where event_type = 'impression'
               and campaign_id = (select mode(campaign_id) from events where event_type = 'impression')
             group by all order by ds
-            """
-        ).df()
+        """,
+    )
     return hourly.iloc[1:-1]
 
 

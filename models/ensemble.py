@@ -232,8 +232,8 @@ class Ensemble:
         Weight goes only to members within `trim` of the best over all windows (`qualifying`); one that is more
         than twice as far behind on two independent windows has not been seen to catch up on the rest, and
         its remaining backtests (and final fit) are the ensemble's largest avoidable cost."""
-        windows = sorted(cv["window"].unique())
-        if windows[-1] - windows[0] < -(-self.horizon // self.step):
+        windows = cv["window"]
+        if (windows.max() - windows.min()) * self.step < self.horizon:  # no two windows apart yet
             return set(cv["model"])
         mase = score(cv, usable.df, usable.season_length, self.levels).pivot_table(
             index="unique_id", columns="model", values="mase", aggfunc="mean"

@@ -40,7 +40,7 @@ ARIMA_MAX_SEASON = 24
 """Longest season given to AutoARIMA: a seasonal ARIMA over 52 weekly steps took 17.5 s per fit on 1,560
 points (30 seasons), against 3 s for AutoETS; the others carry such seasons."""
 # The order search warns for every candidate model whose optimiser stops early; the chosen model is judged by
-# its backtests, so the warnings are noise. A filter, not `catch_warnings`: the train flow fits in threads.
+# its backtests, so the warnings are noise. A filter, not `catch_warnings`, which is not thread-safe.
 warnings.filterwarnings("ignore", "possible convergence problem", UserWarning, r"statsforecast\.arima")
 
 RECENT_ONLY = ("autoets", "autoarima")
@@ -49,32 +49,39 @@ RECENT_SEASONS = 30
 RECENT_MIN_POINTS = 200
 
 
-def autoets(season: int, length: int) -> Any:
+def autoets(season: int, length: int, cycle: int) -> Any:
     from statsforecast.models import AutoETS
 
     return AutoETS(season_length=_short(season))
 
 
-def theta(season: int, length: int) -> Any:
+def theta(season: int, length: int, cycle: int) -> Any:
     from statsforecast.models import DynamicOptimizedTheta
 
     return DynamicOptimizedTheta(season_length=_short(season))
 
 
-def autoarima(season: int, length: int) -> Any:
+def autoarima(season: int, length: int, cycle: int) -> Any:
     from statsforecast.models import AutoARIMA
 
     return AutoARIMA(season_length=season if season <= ARIMA_MAX_SEASON else 1, approximation=True)
 
 
-def mstl(season: int, length: int, cycle: int = 0) -> Any:
+def mstl(season: int, length: int, cycle: int) -> Any:
     from statsforecast.models import MSTL
 
     seasons = [s for s in (season, cycle) if s > 1 and 2 * s <= length]
     return MSTL(season_length=seasons or [1])
 
 
-METHODS: dict[str, Callable[..., Any]] = {"autoets": autoets, "theta": theta, "autoarima": autoarima, "mstl": mstl}
+METHODS: dict[str, Callable[[int, int, int], Any]] = {
+    "autoets": autoets,
+    "theta": theta,
+    "autoarima": autoarima,
+    "mstl": mstl,
+}
+"""Each builds an unfitted statsforecast model from the season, the length of the history it will be fitted
+on and the cycle above the season (`models.frequency.long_cycle`, 0 if none)."""
 
 
 def _short(season: int) -> int:
@@ -103,9 +110,8 @@ class StatisticalModel(GuardedForecaster):
             y = frame["y"].to_numpy(dtype=float)
             if self.method in RECENT_ONLY:
                 y = y[-max(RECENT_SEASONS * series.season_length, RECENT_MIN_POINTS) :]
-            extra = {"cycle": cycle} if self.method == "mstl" else {}
             try:
-                model = METHODS[self.method](series.season_length, len(y), **extra).fit(y)
+                model = METHODS[self.method](series.season_length, len(y), cycle).fit(y)
             except Exception as error:  # one series' numerical failure must not cost the others their fit
                 failed[str(uid)] = f"{self.method} failed: {error}"
                 continue
