@@ -12,7 +12,7 @@ is scored on the next `h` steps it never saw. Default Prophet is `Prophet()` wit
 its 80/95 % intervals read from its own predictive samples. Beside the ensemble, the best fixed member weights
 in hindsight (chosen on the test windows themselves): the floor for any one set of weights learned from backtests.
 
-1. real: thirteen real series from 15-minute to yearly (`bench/real_series.py`: NAB traffic, the wiki page
+1. real: seventeen real series from 15-minute to yearly (`bench/real_series.py`: NAB traffic, the wiki page
    views, statsmodels' and matplotlib's bundled data), 3 origins each, every member and the ensemble beside
    default Prophet and bare statsforecast AutoARIMA and AutoETS (`StatsForecast(...).forecast` with their
    defaults, except that seasons over 52 steps are dropped and AutoARIMA's over 24 (at 96 steps it did not
@@ -38,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -53,7 +55,7 @@ from pulsecast.generator import WorldConfig, generate_backfill
 from pulsecast.models.backtest import rolling_windows
 from pulsecast.models.base import LEVELS
 from pulsecast.models.combination import combine, pooled_weights
-from pulsecast.models.ensemble import BASELINE, DEFAULT_WINDOWS, Ensemble, default_members
+from pulsecast.models.ensemble import BASELINE, DEFAULT_WINDOWS, ENSEMBLE, Ensemble, default_members
 from pulsecast.models.metrics import KEYS, mase_scales, score, summarize
 from pulsecast.models.prepare import PreparedSeries, prepare
 from pulsecast.models.prophet_model import PROPHET_DEFAULTS, ProphetModel, prophet_class
@@ -125,22 +127,36 @@ def accuracy(label: str, df: pd.DataFrame, h: int, origins: int) -> pd.DataFrame
     return summary
 
 
-def real(origins: int, groups: list[str] | None = None) -> None:
+def real(origins: int, groups: list[str] | None = None, save: Path | None = None, replay: Path | None = None) -> None:
     """Every real series (`real_series.cases`; those of `groups` if given) through the ensemble and the peers at
-    `origins` outer origins."""
+    `origins` outer origins.
+
+    `save` keeps each origin's member forecasts and member backtests in that folder; `replay` reads them back
+    instead of fitting and only reweighs and recalibrates (`replayed`): seconds instead of most of an hour,
+    for trying a change to the combination or the calibration on the same member fits.
+    """
     frames, seconds = [], {}
     for case in [case for case in cases() if not groups or case.group in groups]:
         series = prepare(case.df)
         probe = Ensemble(series.freq, horizon=case.h)
         fits = []
         for window in rolling_windows(series, case.h, origins, min_train=probe.min_length(series.season_length)):
-            started = time.perf_counter()
-            ensemble = Ensemble(series.freq, horizon=case.h, prune=False, workers=2)
-            forecasts = ensemble.fit(window.train).predict_members(case.h)
-            fits.append(time.perf_counter() - started)
-            both = pd.concat([forecasts, *peers(window.train, series, case.h)], ignore_index=True)
+            stored = (replay or save or Path()) / f"{case.unique_id}-{window.number}.pkl"
+            if replay:
+                members, cv, fit_seconds = pd.read_pickle(stored)
+                forecasts = replayed(members, cv, window.train, series.freq, case.h)
+            else:
+                started = time.perf_counter()
+                ensemble = Ensemble(series.freq, horizon=case.h, prune=False, workers=2)
+                forecasts = ensemble.fit(window.train).predict_members(case.h)
+                fit_seconds = time.perf_counter() - started
+                forecasts = pd.concat([forecasts, *peers(window.train, series, case.h)], ignore_index=True)
+                if save:
+                    cv = ensemble.backtest_[ensemble.backtest_["model"] != ENSEMBLE]
+                    pd.to_pickle((forecasts[forecasts["model"] != ENSEMBLE], cv, fit_seconds), stored)
+            fits.append(fit_seconds)
             actuals = window.test.loc[~window.test["imputed"], ["unique_id", "ds", "cutoff", "y"]]
-            scored = actuals.merge(both, on=["unique_id", "ds"]).assign(window=window.number)
+            scored = actuals.merge(forecasts, on=["unique_id", "ds"]).assign(window=window.number)
             frames.append(score(scored, series.df, series.season_length).assign(series=case.name, group=case.group))
         seconds[case.name] = sum(fits) / len(fits)
         mase = pd.concat(frames).query("series == @case.name").groupby("model")["mase"].mean().sort_values()
@@ -150,6 +166,27 @@ def real(origins: int, groups: list[str] | None = None) -> None:
         )
     scores = pd.concat(frames, ignore_index=True).replace([np.inf, -np.inf], np.nan)
     show_groups(scores, seconds)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A member's saved forecast standing in for the fitted member when a run is replayed."""
+
+    forecast: pd.DataFrame
+
+    def predict(self, h: int, levels: Sequence[int] = LEVELS, X_df: pd.DataFrame | None = None) -> pd.DataFrame:
+        return self.forecast
+
+
+def replayed(members: pd.DataFrame, cv: pd.DataFrame, train: pd.DataFrame, freq: str, h: int) -> pd.DataFrame:
+    """The forecasts of an ensemble assembled, as `Ensemble.fit` assembles it, from saved member backtests `cv`
+    and final forecasts `members` (peers included: they pass through unweighed)."""
+    ensemble = Ensemble(freq, horizon=h, prune=False)
+    _, usable = ensemble.screen(train)
+    own = members[members["model"].isin(ensemble.members)]
+    ensemble.assemble(usable, cv, {name: Stored(frame) for name, frame in own.groupby("model")})
+    forecasts = ensemble.predict_members(h)
+    return pd.concat([forecasts, members[~members["model"].isin(ensemble.members)]], ignore_index=True)
 
 
 def speed() -> None:
@@ -364,12 +401,14 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--only", choices=PARTS, help="run this part alone")
     parser.add_argument("--groups", nargs="+", help="real: only the series of these frequency groups (e.g. hourly)")
+    parser.add_argument("--save", type=Path, help="real: keep the member fits in this folder (for --replay)")
+    parser.add_argument("--replay", type=Path, help="real: reweigh and recalibrate the member fits kept by --save")
     args = parser.parse_args()
     skipped = {"world": args.skip_world, "throughput": args.skip_throughput}
     parts = [args.only] if args.only else [part for part in PARTS if not skipped.get(part)]
     logging.basicConfig(level=logging.WARNING)
     if "real" in parts:
-        real(origins=3, groups=args.groups)
+        real(origins=3, groups=args.groups, save=args.save, replay=args.replay)
     if "speed" in parts:
         speed()
     if "wiki" in parts:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -26,6 +27,10 @@ class Case:
     group: str
     h: int
     df: pd.DataFrame
+
+    @property
+    def unique_id(self) -> str:
+        return str(self.df["unique_id"].iloc[0])
 
 
 def _frame(name: str, ds: pd.Series | pd.Index, y: pd.Series | list) -> pd.DataFrame:
@@ -45,7 +50,7 @@ def _statsmodels(name: str) -> pd.Series:
 
 
 def cases() -> list[Case]:
-    """Thirteen series from five sources over seven frequencies."""
+    """Seventeen series from five sources over seven frequencies."""
     from statsmodels.datasets import elec_equip
 
     co2 = _statsmodels("co2")["co2"]
@@ -57,13 +62,18 @@ def cases() -> list[Case]:
     equipment = elec_equip.load().data.iloc[:, 0]
     stocks = pd.read_csv(_matplotlib_sample("Stocks.csv"), comment="#", parse_dates=["Date"]).set_index("Date")
     wiki = pd.read_csv(SHARED / "wiki_pageviews_r_daily.csv")
+    google = np.load(_matplotlib_sample("goog.npz"))["price_data"]
     return [
         Case("speed_6005 15-minute", "15-minute", 32, _traffic("speed_6005.csv", "15min")),
         Case("occupancy_t4013 15-minute", "15-minute", 32, _traffic("occupancy_t4013.csv", "15min")),
         Case("speed_7578 15-minute", "15-minute", 32, _traffic("speed_7578.csv", "15min")),
         Case("speed_t4013 hourly", "hourly", 24, _traffic("speed_t4013.csv", "h")),
         Case("occupancy_6005 hourly", "hourly", 24, _traffic("occupancy_6005.csv", "h")),
+        Case("TravelTime_387 hourly", "hourly", 24, _traffic("TravelTime_387.csv", "h")),
+        Case("TravelTime_451 hourly", "hourly", 24, _traffic("TravelTime_451.csv", "h")),
         Case("wiki pageviews", "daily", 30, _frame("wiki", wiki["ds"], wiki["y"])),
+        Case("Google close, trading days", "daily", 30, _frame("goog", google["date"], google["adj_close"])),
+        Case("Google volume, trading days", "daily", 30, _frame("goog_volume", google["date"], google["volume"])),
         Case("Mauna Loa CO2 weekly", "weekly", 26, _frame("co2", co2.index, co2)),
         Case("Mauna Loa CO2 monthly", "monthly", 12, _frame("co2m", *_monthly(co2))),
         Case("El Nino SST", "monthly", 12, _frame("elnino", elnino.index, elnino)),
