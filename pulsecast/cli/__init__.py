@@ -25,6 +25,7 @@ from pulsecast.cli.quiet import debugging, print_error, quiet_prefect_console
 from pulsecast.cli.render import show
 from pulsecast.contract import FileFormat
 from pulsecast.generator import GenerationMode, WorldConfig
+from pulsecast.metrics.freshness import freshness
 from pulsecast.ml.series import Metric
 from pulsecast.ml.training import TrainConfig
 from pulsecast.report import UI_HINT, build_report, ingest_report, status_report
@@ -123,7 +124,7 @@ def ingest() -> None:
             return result
 
         summary = ingest_run(settings, load_file=load_and_advance)
-    console.print(ingest_report(summary).text(), highlight=False)
+    console.print(ingest_report(summary, freshness(settings)).text(), highlight=False)
 
 
 @app.command()
@@ -134,7 +135,9 @@ def transform(
     """`dbt build` and publish the marts for readers (without Prefect; the flow `transform` does the same)."""
     from pulsecast.build import build
 
-    show(console, build_report(build(get_settings(), full_refresh, retry_failed)))
+    settings = get_settings()
+    result = build(settings, full_refresh, retry_failed)
+    show(console, build_report(result, freshness(settings)))
 
 
 @app.command()
@@ -232,7 +235,7 @@ def show_status() -> None:
     if state is None:
         console.print(f"Nothing ingested yet; the warehouse would be {settings.warehouse}. Try `pulsecast run`.")
         return
-    show(console, status_report(state, str(settings.warehouse)))
+    show(console, status_report(state, str(settings.warehouse), freshness(settings)))
     console.print(UI_HINT)
 
 

@@ -30,6 +30,7 @@ from pulsecast.metrics.catalog import (
     Grain,
     Rollup,
 )
+from pulsecast.metrics.freshness import Freshness, freshness
 from pulsecast.settings import Settings
 
 LOOKUP_LIMIT = 1000
@@ -114,6 +115,12 @@ class Metrics:
                 for name, rows in self._con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
             }
         return self._con
+
+    def freshness(self) -> Freshness:
+        """How fresh the answers are: the snapshot's age and newest event, and what landed that it does not show."""
+        con = self._connection()
+        assert self._path is not None
+        return freshness(self._settings, snapshot.read_info(con, self._path))
 
     def trend(
         self,
