@@ -40,7 +40,7 @@ POLL_S = 0.5
 STEADY_POLLS = 2
 """The recorder writes each event as it comes: counts unchanged over this many polls mean nothing is queued."""
 MAX_WAIT_S = 60.0
-"""Past this the server stops anyway (an earlier run's stop may then log its flush error again)."""
+"""Past this the CLI exits anyway, and the server's stop may cut a write short as it used to."""
 
 
 def run_recorded(flow: Flow[..., R], *args: Any, **kwargs: Any) -> R:
