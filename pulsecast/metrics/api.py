@@ -3,6 +3,7 @@
     metrics = Metrics(settings)
     metrics.trend(Grain.day, by=[Dimension.campaign], campaigns=["cmp-003"], start=date(2026, 9, 1))
     metrics.ask("pacing", campaign="cmp-003")
+    metrics.freshness().lag_s  # how long what landed has waited to become visible (0: readers see it all)
 
 Every value a caller passes becomes a bound parameter; names (questions, filters, campaigns, brands,
 channels, devices) are checked first, and an unknown one is an error that says what exists.
