@@ -11,6 +11,7 @@ from prefect.runtime import flow_run
 
 from pulsecast.flows.artifacts import publish
 from pulsecast.ingest import FileResult, ingest_file, ingest_run
+from pulsecast.metrics.freshness import freshness
 from pulsecast.report import ingest_report
 from pulsecast.settings import Settings, get_settings
 
@@ -26,6 +27,7 @@ def ingest() -> dict[str, int]:
 
     Runs wait for each other on the warehouse writer lock, so a scheduled and a manual run never overlap.
     """
-    summary = ingest_run(get_settings(), run_id=flow_run.get_id(), load_file=ingest_file_task)
-    publish(ingest_report(summary), key="ingest-files")
+    settings = get_settings()
+    summary = ingest_run(settings, run_id=flow_run.get_id(), load_file=ingest_file_task)
+    publish(ingest_report(summary, freshness(settings)), key="ingest-files")
     return summary.totals()

@@ -13,6 +13,7 @@ from pulsecast.flows.train import train
 from pulsecast.flows.transform import transform
 from pulsecast.generator import GenerationMode, WorldConfig
 from pulsecast.ingest.landing import pending_files
+from pulsecast.metrics.freshness import freshness
 from pulsecast.ml.outlook.config import DecideConfig
 from pulsecast.ml.training import TrainConfig
 from pulsecast.report import status_report
@@ -40,7 +41,7 @@ def pipeline(
         train(training)
         decide(outlook)
     status = warehouse_status(settings)
-    publish(status_report(status, str(settings.warehouse)), key="pipeline-summary")
+    publish(status_report(status, str(settings.warehouse), freshness(settings)), key="pipeline-summary")
     return status.counts
 
 

@@ -7,6 +7,7 @@ from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
 from pulsecast.build import build
 from pulsecast.flows.artifacts import publish
+from pulsecast.metrics.freshness import freshness
 from pulsecast.report import build_report
 from pulsecast.settings import DBT_PROJECT_DIR, get_settings
 
@@ -17,8 +18,9 @@ def transform(full_refresh: bool = False, retry_failed: bool = False) -> dict[st
 
     A failing node fails the flow (and nothing is published); `retry_failed` re-runs only what failed last time.
     """
-    result = build(get_settings(), full_refresh, retry_failed, runner=prefect_runner())
-    publish(build_report(result), key="dbt-build")
+    settings = get_settings()
+    result = build(settings, full_refresh, retry_failed, runner=prefect_runner())
+    publish(build_report(result, freshness(settings)), key="dbt-build")
     return result.statuses()
 
 

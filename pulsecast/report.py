@@ -12,6 +12,7 @@ from typing import Any
 from pulsecast.build import BuildResult, NodeResult
 from pulsecast.display import ColumnFormat, column_format
 from pulsecast.ingest import RunSummary
+from pulsecast.metrics.freshness import Freshness
 from pulsecast.status import Accounting, Status
 
 DOCS_HINT = "Browse every model, column, test and exposure with `make docs` (http://127.0.0.1:8080)."
@@ -78,7 +79,7 @@ def accounting(acc: Accounting) -> str:
     )
 
 
-def ingest_report(summary: RunSummary) -> Report:
+def ingest_report(summary: RunSummary, fresh: Freshness) -> Report:
     audit = summary.audit.summary if summary.audit else "not run"
     files = [
         {
@@ -98,6 +99,7 @@ def ingest_report(summary: RunSummary) -> Report:
             f"{len(summary.files)} file(s): {summary.total('rows_loaded'):,} loaded, "
             f"{summary.total('rows_quarantined'):,} quarantined, {summary.total('rows_duplicate'):,} duplicates.",
             f"Great Expectations audit: {audit}.",
+            *fresh.sentences(),
         ],
         [Table("Files", files, "No new files.")],
     )
@@ -108,7 +110,7 @@ PASSING = {"success", "pass", "no-op"}
 SLOWEST = 5
 
 
-def build_report(result: BuildResult) -> Report:
+def build_report(result: BuildResult, fresh: Freshness) -> Report:
     """The build in a few lines: every node is a task in the Prefect UI and a line of dbt's log, not of this."""
     changes = [
         {"model": c.model, "partitions": c.partitions, "rows deleted": c.rows_deleted, "rows inserted": c.rows_inserted}
@@ -122,6 +124,7 @@ def build_report(result: BuildResult) -> Report:
         [
             f"Nodes: {_counts(result.statuses())}; tests: {_counts(result.statuses('test', 'unit_test'))}; "
             f"marts published to {result.published.name} for readers.",
+            *fresh.sentences(),
             DOCS_HINT,
         ],
         [
@@ -136,7 +139,7 @@ def _node_rows(nodes: list[NodeResult]) -> list[dict]:
     return [{"type": n.resource_type, "node": n.name, "status": n.status, "seconds": n.seconds} for n in nodes]
 
 
-def status_report(status: Status, warehouse: str) -> Report:
+def status_report(status: Status, warehouse: str, fresh: Freshness) -> Report:
     acc = status.accounting
     runs = [
         {
@@ -154,6 +157,7 @@ def status_report(status: Status, warehouse: str) -> Report:
             f"Files: {acc.files_loaded:,} loaded, {acc.files_rejected:,} rejected, "
             f"{acc.redeliveries:,} re-deliveries ignored.",
             accounting(acc),
+            *fresh.sentences(),
         ],
         [
             Table("Rows per table", [{"table": t, "rows": n} for t, n in status.counts.items()]),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from pathlib import Path
 
+import pytest
 from cli_support import pulsecast
 
 from pulsecast.settings import Settings
@@ -42,6 +45,39 @@ def test_errors_are_one_line_and_exit_non_zero(tmp_path: Path) -> None:
     assert lines[0].startswith("error:") and "a-file" in lines[0]
 
 
+@pytest.mark.slow
+def test_a_prefect_run_that_succeeds_prints_no_error(tmp_path: Path) -> None:
+    """The pipeline on Prefect's temporary server, dbt's ~260 nodes each a task, as a user runs it. Whether the
+    server was still recording them when it stopped depended on timing; tests/test_recorded.py checks the cause
+    deterministically."""
+    data = tmp_path / "data"
+    world = ("--days", "2", "--campaigns", "2", "--events-per-day", "200")
+    result = pulsecast("run", *world, "--no-forecast", data_dir=data)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert not re.search(r"\bERROR\b(?!=0)", output), output  # dbt's summary says "ERROR=0"
+    assert "accounting holds for every file" in result.stdout
+    with sqlite3.connect(data / "prefect" / "prefect.db") as db:
+        states = dict(db.execute("SELECT state_type, count(*) FROM task_run GROUP BY state_type").fetchall())
+    assert set(states) == {"COMPLETED"} and states["COMPLETED"] > 200, states
+
+
+def test_a_failing_flow_run_says_why_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "warehouse.duckdb").write_text("not a database")
+    result = pulsecast("run", "--no-forecast", data_dir=data, COLUMNS="40")  # a narrow terminal wraps nothing
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    said = [line for line in result.stderr.splitlines() if "not a valid DuckDB database file" in line]
+    assert len(said) == 1 and said[0].startswith("error: IO Error: The file"), result.stderr
+
+    debugging = pulsecast("run", "--no-forecast", data_dir=data, PULSECAST_DEBUG="1")
+    assert debugging.returncode == 1
+    assert "Traceback" in debugging.stderr and "not a valid DuckDB database file" in debugging.stderr
+
+
 def test_bad_option_values_are_refused(tmp_path: Path) -> None:
     result = pulsecast("generate", "backfill", "--days", "0", data_dir=tmp_path / "data")
     assert result.returncode == 2
@@ -51,7 +87,7 @@ def test_bad_option_values_are_refused(tmp_path: Path) -> None:
 def test_routine_task_lines_stay_off_the_terminal() -> None:
     from logging import ERROR, INFO, LogRecord
 
-    from pulsecast.cli import _not_task_progress as shown
+    from pulsecast.cli.quiet import _not_task_progress as shown
 
     def line(message: str, level: int = INFO, logger: str = "prefect.task_runs") -> LogRecord:
         return LogRecord(logger, level, __file__, 0, message, None, None)

@@ -122,7 +122,7 @@ def test_sql_answers_from_the_snapshot_and_refuses_writes(world: Settings) -> No
 
     write = pulsecast("sql", "DELETE FROM campaign_pacing", data_dir=world.data_dir)
     assert write.returncode == 1
-    assert write.stdout.startswith("error: the query failed:") and len(write.stdout.strip().splitlines()) == 1
+    assert write.stderr.startswith("error: the query failed:") and len(write.stderr.strip().splitlines()) == 1
     assert (
         pulsecast(
             "sql", "SELECT count(*) AS n FROM campaign_pacing", "--format", "json", data_dir=world.data_dir

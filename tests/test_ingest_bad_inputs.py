@@ -312,6 +312,34 @@ CASES: list[Case] = [
     ),
     loaded_case("header-only-csv", "events_header-only.csv", csv_bytes([], header=HEADER), 0, note="no rows"),
     loaded_case(
+        "whitespace-parquet",  # trimmed at the ends only; nothing left is missing
+        "events_whitespace.parquet",
+        parquet_bytes(
+            [
+                event(
+                    "whitespace-1",
+                    campaign_id=" \tc1\u00a0 ",
+                    brand_id="b\t1",
+                    channel="\n",
+                    device="mobile\r\n",
+                    publisher="é ",
+                    topic="\u00a0x y",
+                )
+            ]
+        ),
+        1,
+        **{
+            "whitespace-1": {
+                "campaign_id": "c1",
+                "brand_id": "b\t1",
+                "channel": None,
+                "device": "mobile",
+                "publisher": "é",
+                "topic": "x y",
+            }
+        },
+    ),
+    loaded_case(
         "extra-columns-jsonl",
         "events_extra-columns.jsonl",
         jsonl_bytes([event("extra-columns-jsonl-1", size="xl", colour="red")]),
@@ -356,6 +384,23 @@ CASES: list[Case] = [
             ),
         ),
         stored=(("raw.events", "event_id", "dup-in-file-1", {"cost": Decimal("0.25"), "_row": 1}),),
+    ),
+    Case(
+        "dup-after-invalid",  # the first valid row of an id is kept, whatever came before it
+        (
+            (
+                "events_dup-after-invalid.parquet",
+                parquet_bytes(
+                    [
+                        event("dup-after-invalid-1", cost="-1"),
+                        event("dup-after-invalid-1"),
+                        event("dup-after-invalid-1", cost="9"),
+                    ]
+                ),
+                Expect(read=3, loaded=1, quarantined=1, duplicate=1, reasons=("cost is negative",), rows=(1,)),
+            ),
+        ),
+        stored=(("raw.events", "event_id", "dup-after-invalid-1", {"cost": Decimal("0.25"), "_row": 2}),),
     ),
     Case(
         "dup-across-files",

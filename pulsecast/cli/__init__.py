@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,9 +21,11 @@ from pulsecast.cli.detect import detect_csv
 from pulsecast.cli.metrics import app as metrics_app
 from pulsecast.cli.metrics import sql
 from pulsecast.cli.outlook import decide, outlook
+from pulsecast.cli.quiet import debugging, print_error, quiet_prefect_console
 from pulsecast.cli.render import show
 from pulsecast.contract import FileFormat
 from pulsecast.generator import GenerationMode, WorldConfig
+from pulsecast.metrics.freshness import freshness
 from pulsecast.ml.series import Metric
 from pulsecast.ml.training import TrainConfig
 from pulsecast.report import UI_HINT, build_report, ingest_report, status_report
@@ -63,12 +64,15 @@ def run(
     days: int = option(WorldConfig, "days", min=1),
     campaigns: int = option(WorldConfig, "campaigns", min=1),
     events_per_day: int = option(WorldConfig, "events_per_day", min=1),
+    forecast: bool = typer.Option(True, help="Also train the forecasters and write the campaign outlook."),
 ) -> None:
     """Run the whole pipeline (Prefect flow `pipeline`): demo world if empty, ingest, dbt build, forecasts."""
     from pulsecast.flows.pipeline import pipeline
+    from pulsecast.flows.recorded import run_recorded
 
-    task_progress_off_the_console()
-    pipeline(world=WorldConfig(seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day))
+    quiet_prefect_console()
+    world = WorldConfig(seed=seed, days=days, campaigns=campaigns, events_per_day=events_per_day)
+    run_recorded(pipeline, world=world, forecast=forecast)
     show_status()
 
 
@@ -120,7 +124,7 @@ def ingest() -> None:
             return result
 
         summary = ingest_run(settings, load_file=load_and_advance)
-    console.print(ingest_report(summary).text(), highlight=False)
+    console.print(ingest_report(summary, freshness(settings)).text(), highlight=False)
 
 
 @app.command()
@@ -131,7 +135,9 @@ def transform(
     """`dbt build` and publish the marts for readers (without Prefect; the flow `transform` does the same)."""
     from pulsecast.build import build
 
-    show(console, build_report(build(get_settings(), full_refresh, retry_failed)))
+    settings = get_settings()
+    result = build(settings, full_refresh, retry_failed)
+    show(console, build_report(result, freshness(settings)))
 
 
 @app.command()
@@ -141,11 +147,12 @@ def train(
     windows: int = option(TrainConfig, "windows", min=3, max=10),
 ) -> None:
     """Forecast every active campaign, brand and the total (Prefect flow `train`); track and register in MLflow."""
+    from pulsecast.flows.recorded import run_recorded
     from pulsecast.flows.train import train as train_flow
 
-    task_progress_off_the_console()
+    quiet_prefect_console()
     config = TrainConfig(horizon=horizon, windows=windows, **({"metrics": metric} if metric else {}))
-    runs = train_flow(config)
+    runs = run_recorded(train_flow, config)
     console.print(f"Trained {len(runs)} metric(s): {', '.join(runs) or 'none'}. Browse the runs with `make mlflow`.")
 
 
@@ -228,29 +235,8 @@ def show_status() -> None:
     if state is None:
         console.print(f"Nothing ingested yet; the warehouse would be {settings.warehouse}. Try `pulsecast run`.")
         return
-    show(console, status_report(state, str(settings.warehouse)))
+    show(console, status_report(state, str(settings.warehouse), freshness(settings)))
     console.print(UI_HINT)
-
-
-TASK_PROGRESS = re.compile(r"Finished in state Completed\(|\d+ of \d+ (START|OK|PASS|NO-OP|SKIP) ")
-"""A task run's routine lines: its completion, and dbt's progress line per node (PrefectDbtRunner's tasks)."""
-
-
-def _not_task_progress(record: logging.LogRecord) -> bool:
-    return not (
-        record.name == "prefect.task_runs"
-        and record.levelno < logging.WARNING
-        and TASK_PROGRESS.match(record.getMessage())
-    )
-
-
-def task_progress_off_the_console() -> None:
-    """A task run's routine lines (dbt's START / OK per node, `Finished in state Completed()`) stay in the Prefect
-    UI; in the terminal ~700 of them per `make run` hid what the run did. Everything else still shows. The
-    console is the root logger's handler (Prefect's task-run logger sends to the UI through its own handler);
-    call this after Prefect is imported, as its logging set-up may install one."""
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_not_task_progress)
 
 
 def main() -> None:
@@ -267,8 +253,8 @@ def main() -> None:
         # The temporary server of `pulsecast run` needs more than Prefect's 20 s on a busy 2-core machine.
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
         app()
-    except Exception as error:  # the CLI's contract: one line, non-zero exit
-        if os.environ.get("PULSECAST_DEBUG"):
+    except Exception as error:  # the CLI's contract: one line on stderr, non-zero exit
+        if debugging():
             raise
-        console.print(f"[red]error:[/] {error}", highlight=False)
+        print_error(error)
         sys.exit(1)

@@ -210,5 +210,22 @@ def sql(
     show(answer, output, columns)
 
 
+@app.command("freshness")
+def freshness_command(output: Format = FORMAT_OPTION) -> None:
+    """How fresh the answers are: the snapshot's age, its newest event, and what landed that it does not show."""
+    with Metrics(get_settings()) as metrics:
+        fresh = metrics.freshness()
+    if output is Format.table:
+        console.print("\n".join(fresh.sentences()), highlight=False)
+        return
+    figures = fresh.figures()
+    if output is Format.json:
+        print(json.dumps({name: _raw(v) if isinstance(v, datetime) else v for name, v in figures.items()}))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(figures))
+        writer.writeheader()
+        writer.writerow({name: _raw(value) for name, value in figures.items()})
+
+
 for _name, _question in QUESTIONS.items():
     app.command(_name)(_question_command(_name, _question))

@@ -28,11 +28,12 @@ def decide(
     llm: bool = typer.Option(True, "--llm/--no-llm", help=DecideConfig.model_fields["llm"].description),
 ) -> None:
     """Scenarios, goal odds, risks, market and benchmark position and insights (Prefect flow `decide`)."""
-    from pulsecast.cli import task_progress_off_the_console
+    from pulsecast.cli.quiet import quiet_prefect_console
     from pulsecast.flows.decide import decide as decide_flow
+    from pulsecast.flows.recorded import run_recorded
 
-    task_progress_off_the_console()
-    written = decide_flow(DecideConfig(campaigns=campaign, horizon=horizon, llm=llm))
+    quiet_prefect_console()
+    written = run_recorded(decide_flow, DecideConfig(campaigns=campaign, horizon=horizon, llm=llm))
     console.print(
         f"Wrote {', '.join(f'{n:,} {t}' for t, n in written.items()) or 'nothing'}. "
         "Read it with `pulsecast outlook [CAMPAIGN]`."

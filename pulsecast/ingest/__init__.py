@@ -13,6 +13,7 @@ import duckdb
 from pulsecast.ingest.audit import AuditResult, audit_run
 from pulsecast.ingest.landing import pending_files
 from pulsecast.ingest.load import FileResult, ingest_file
+from pulsecast.ingest.mark import write_mark
 from pulsecast.settings import Settings
 from pulsecast.warehouse import writer
 
@@ -40,7 +41,8 @@ def ingest_run(settings: Settings, run_id: str | None = None, load_file: LoadFil
     """Ingest everything in the landing folder under the writer lock, then audit what was loaded.
 
     Discovery happens after the lock is held, so a run that waited for another sees only what is left.
-    `load_file` lets the Prefect flow wrap each file in a task without changing what happens to it.
+    `load_file` lets the Prefect flow wrap each file in a task without changing what happens to it. Last, the
+    run says beside the snapshots how far ingestion got (`mark`), for readers' freshness.
     """
     summary = RunSummary(run_id or uuid.uuid4().hex)
     settings.ensure_dirs()
@@ -60,6 +62,7 @@ def ingest_run(settings: Settings, run_id: str | None = None, load_file: LoadFil
                 summary.run_id,
             ],
         )
+        write_mark(con, settings)
     return summary
 
 

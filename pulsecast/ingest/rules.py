@@ -13,6 +13,7 @@ from pulsecast.ingest.staging import MAX_RAW_CHARS, Staged
 MAX_TEXT_CHARS = 1000
 WHITESPACE = " \t\n\r\v\f\u00a0"
 """Trimmed from text values (SQL's trim() alone strips only spaces); a value of nothing else counts as missing."""
+EDGE_CHARACTERS = ", ".join(f"chr({ord(c)})" for c in WHITESPACE)
 EARLIEST_TS = "2000-01-01"
 NUMERIC_PREFIXES = (
     "TINYINT",
@@ -36,11 +37,17 @@ def _nested(source_type: str) -> bool:
 def _cleaned_text(value: str) -> str:
     """Trimmed text, NULL when nothing is left.
 
-    trim() with a character list costs about three plain trims, so it only runs on the rare value that
-    holds a tab, line break or no-break space anywhere; the rest get the plain (space-only) trim.
+    Most values neither start nor end with whitespace: a look at their first and last character keeps them as
+    they are, and trim() with the character list (about three plain trims) runs on the rest only. Looking for
+    the rare characters anywhere in the value instead (six contains() per value) cost twice as much: 0.47 s
+    against 0.22 s for the seven text columns of a million Parquet events (`bench/ingest.py`'s file).
     """
-    rare = " OR ".join(f"contains({value}, chr({ord(c)}))" for c in WHITESPACE if c != " ")
-    return f"CASE WHEN {rare} THEN NULLIF(trim({value}, '{WHITESPACE}'), '') ELSE NULLIF(trim({value}), '') END"
+    first_is_space = f"ascii({value}) < 33 OR ascii({value}) = 160"  # also '' (0), and control characters
+    last_is_space = f"array_extract({value}, -1) IN ({EDGE_CHARACTERS})"
+    return (
+        f"CASE WHEN {first_is_space} OR {last_is_space} THEN NULLIF(trim({value}, '{WHITESPACE}'), '') "
+        f"ELSE {value} END"
+    )
 
 
 def _shown(expr: str) -> str:

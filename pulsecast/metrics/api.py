@@ -3,6 +3,7 @@
     metrics = Metrics(settings)
     metrics.trend(Grain.day, by=[Dimension.campaign], campaigns=["cmp-003"], start=date(2026, 9, 1))
     metrics.ask("pacing", campaign="cmp-003")
+    metrics.freshness().lag_s  # how long what landed has waited to become visible (0: readers see it all)
 
 Every value a caller passes becomes a bound parameter; names (questions, filters, campaigns, brands,
 channels, devices) are checked first, and an unknown one is an error that says what exists.
@@ -30,6 +31,7 @@ from pulsecast.metrics.catalog import (
     Grain,
     Rollup,
 )
+from pulsecast.metrics.freshness import Freshness, freshness
 from pulsecast.settings import Settings
 
 LOOKUP_LIMIT = 1000
@@ -114,6 +116,12 @@ class Metrics:
                 for name, rows in self._con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
             }
         return self._con
+
+    def freshness(self) -> Freshness:
+        """How fresh the answers are: the snapshot's age and newest event, and what landed that it does not show."""
+        con = self._connection()
+        assert self._path is not None
+        return freshness(self._settings, snapshot.read_info(con, self._path))
 
     def trend(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,8 +35,26 @@ EXTRA_TABLES = {
 dimensions the read API checks names against."""
 
 
+INFO_TABLE = "snapshot_info"
+"""One row in each snapshot saying what it holds, so a reader can tell how fresh its answers are."""
+
+
 class NoSnapshot(RuntimeError):
     """Nothing has been published yet."""
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """What a published snapshot holds. Times are naive UTC, as in the warehouse."""
+
+    name: str
+    published_at: datetime
+    events: int | None
+    """Events its marts count (all of raw.events at the build)."""
+    newest_event_ts: datetime | None
+    """The newest event time they count."""
+    ingested_through: datetime | None
+    """The newest ingestion (manifest `ingested_at`) they include: anything ingested later is not visible."""
 
 
 def publish(settings: Settings) -> Path:
@@ -49,6 +68,12 @@ def publish(settings: Settings) -> Path:
         con.execute(f"ATTACH '{_quoted(building)}' AS snapshot")
         for source, target in tables:
             con.execute(f"CREATE TABLE snapshot.{target} AS SELECT * FROM {source}")
+        con.execute(
+            f"""CREATE TABLE snapshot.{INFO_TABLE} AS
+                SELECT CAST(now() AS TIMESTAMP) AS published_at, count(*) AS events, max(event_ts) AS newest_event_ts,
+                       (SELECT max(ingested_at) FROM raw.ingested_files) AS ingested_through
+                FROM raw.events"""
+        )
         con.execute("DETACH snapshot")
     finally:
         con.close()
@@ -68,6 +93,32 @@ def current(settings: Settings) -> Path:
             f"no published marts under {settings.snapshots}: run `pulsecast run` or `pulsecast transform` first"
         ) from None
     return settings.snapshots / name
+
+
+def read_info(con: duckdb.DuckDBPyConnection, path: Path) -> SnapshotInfo:
+    """The snapshot's own account of itself, from a connection to it.
+
+    A snapshot published before the info table existed has only its file's time, which also stands for the
+    newest ingestion it includes: ingest runs and builds hold the writer lock in turn, so every load before
+    the publish was in the build."""
+    try:
+        row = con.execute(
+            f"SELECT published_at, events, newest_event_ts, ingested_through FROM {INFO_TABLE}"
+        ).fetchone()
+    except duckdb.CatalogException:
+        published = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+        row = (published, None, None, published)
+    return SnapshotInfo(path.name, *row)
+
+
+def current_info(settings: Settings) -> SnapshotInfo:
+    """The current snapshot's info (NoSnapshot before the first publish)."""
+    path = current(settings)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return read_info(con, path)
+    finally:
+        con.close()
 
 
 def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
