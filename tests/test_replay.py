@@ -167,3 +167,5 @@ def test_a_bad_intervention_is_refused(base):
         replay(base, Intervention(creative_refresh=(CreativeRefresh(campaign_id="cmp-001", day=date(2026, 11, 1)),)))
     with pytest.raises(ValueError, match="exactly one"):
         SpendChange(campaign_id="cmp-001", channel="search")
+    with pytest.raises(ValueError, match="before its cutoff"):
+        baseline(CONFIG, END, CUTOFF)

@@ -52,15 +52,13 @@ class AudienceChange(BaseModel):
 
 
 class Intervention(BaseModel):
+    """Changes from the cutoff on; an empty intervention is the baseline."""
+
     model_config = ConfigDict(frozen=True)
 
     spend: tuple[SpendChange, ...] = ()
     creative_refresh: tuple[CreativeRefresh, ...] = ()
     audience: tuple[AudienceChange, ...] = ()
-
-    def campaigns(self) -> set[str]:
-        """Campaigns the intervention touches; every other campaign replays exactly as the baseline."""
-        return {c.campaign_id for c in (*self.spend, *self.creative_refresh, *self.audience)}
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,8 @@ def baseline(config: WorldConfig, cutoff: date, end: date) -> Baseline:
 
     Realised counts count the events of the sessions starting on each day (the generator's day chunks, before
     delivery delays and re-sends); expected values are the plan's and leave out the tracking outages."""
+    if end < cutoff:
+        raise ValueError(f"the replay ends ({end}) before its cutoff ({cutoff})")
     world = build_world(config, config.anchor_day())
     first, last = epoch_day(cutoff), epoch_day(end)
     plan = plan_days(world, first, last, config.high_growth)
