@@ -34,6 +34,7 @@ USER_SKEW = 2.0
 DEVICE_STICKINESS = 0.9
 """Share of a user's sessions on the device they usually use for the channel."""
 COST_SIGMA = 0.25  # auction price spread around the pair's CPM
+ORDER_VALUE_SIGMA = 0.45  # spread of a conversion's revenue around the brand's order value
 
 IMPRESSION, CLICK, CONVERSION, VIEW, EARNING = range(len(catalog.EVENT_TYPES))
 _CH = catalog.CHANNELS
@@ -155,7 +156,7 @@ def _session_events(world: World, plan: Plan, row: int, s: _Sessions, rng: np.ra
                                                  1_000, 120_000).astype(np.int64)
     source, conv_offset = _conversions(plan.conversions[row], imp_pair, clicked, imp_offset, click_offset, rng)
     order_value = world.brands.order_value[world.campaigns.brand[imp_campaign[source]]]
-    revenue = np.round(order_value * rng.lognormal(0.0, 0.45, size=len(source)) * 1e6).astype(np.int64)
+    revenue = np.round(order_value * rng.lognormal(0.0, ORDER_VALUE_SIGMA, size=len(source)) * 1e6).astype(np.int64)
 
     earned = np.flatnonzero(rng.random(len(view_session)) < _EARN_SHARE[view_channel])
     owner = world.publishers.owner[s.publisher[view_session[earned]]]

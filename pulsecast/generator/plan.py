@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pulsecast.generator.dynamics import adstock, creative_age_factor, hill, lifecycle, saturation_factor
+from pulsecast.generator.intervention import Levers
 from pulsecast.generator.seasons import growth_trend, holiday_effects, weekday_factors, yearly_seasonality
 from pulsecast.generator.streams import Stream, cumulative_shares, stream_rng
 from pulsecast.generator.world import World
@@ -43,8 +44,11 @@ class Plan:
         return int(day - self.days[0])
 
 
-def plan_days(world: World, first_day: int, last_day: int, high_growth: float) -> Plan:
-    """Plan every day in [first_day, last_day]; history from the earliest launch feeds adstock/saturation."""
+def plan_days(world: World, first_day: int, last_day: int, high_growth: float, levers: Levers | None = None) -> Plan:
+    """Plan every day in [first_day, last_day]; history from the earliest launch feeds adstock/saturation.
+    `levers` replays the world under an intervention: from its cutoff, delivery follows the changed spend
+    and the response, saturation and creative fatigue follow the changed delivery."""
+    levers = levers or Levers.none(world)
     pairs, campaigns = world.pairs, world.campaigns
     origin = min(first_day, int(campaigns.start.min()))
     days = np.arange(origin, last_day + 1)
@@ -58,7 +62,9 @@ def plan_days(world: World, first_day: int, last_day: int, high_growth: float) -
     impressions = (pairs.base_impressions * pace[:, pairs.campaign] * weekday_factors(days)[:, pairs.channel]
                    * calendar[:, None] * noise * high_growth)
     cost_multiplier = np.sqrt(traffic)
-    spend = impressions * pairs.cpm / 1000 * cost_multiplier[:, None]
+    planned_spend = impressions * pairs.cpm / 1000 * cost_multiplier[:, None]
+    factor = levers.spend_factor(days, planned_spend)
+    impressions, spend = impressions * factor, planned_spend * factor
     stock = adstock(spend, pairs.decay)
     response = hill(stock, pairs.half_saturation, pairs.shape)
     shock_ctr, shock_cvr = _shock_multipliers(world, days)
@@ -67,8 +73,9 @@ def plan_days(world: World, first_day: int, last_day: int, high_growth: float) -
     per_campaign = np.zeros((len(days), n_campaigns))
     np.add.at(per_campaign.T, pairs.campaign, impressions.T)
     shown_before = np.cumsum(per_campaign, axis=0) - per_campaign
-    saturation = saturation_factor(shown_before / world.brands.pool_size[campaigns.brand])
-    creative_factor, creative_cdf = _creative_rotation(world, days)
+    pool = world.brands.pool_size[campaigns.brand] * levers.pool_factor(days)
+    saturation = saturation_factor(shown_before / pool)
+    creative_factor, creative_cdf = _creative_rotation(world, days, levers.refresh_day)
     keep = slice(first_day - origin, None)
     return Plan(
         days=days[keep], pace=pace[keep], impressions=impressions[keep], spend=spend[keep],
@@ -96,9 +103,11 @@ def _shock_multipliers(world: World, days: np.ndarray) -> tuple[np.ndarray, np.n
     return ctr, cvr
 
 
-def _creative_rotation(world: World, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _creative_rotation(world: World, days: np.ndarray, refresh_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Creative CTR factors and delivery shares; a refreshed creative's age counts from its refresh day."""
     creatives, slots = world.creatives, world.campaigns.creatives
-    age = days[:, None] - creatives.launch[None, :]
+    refreshed = (days[:, None] >= refresh_day[None, :]) & (creatives.launch < refresh_day)[None, :]
+    age = days[:, None] - np.where(refreshed, refresh_day[None, :], creatives.launch[None, :])
     aged = creative_age_factor(age, creatives.tau)
     factor = creatives.quality * aged
     weight = np.where(age >= 0, factor * aged ** (CREATIVE_ROTATION_POWER - 1), 0.0)

@@ -14,11 +14,18 @@ class Stream(IntEnum):
     events = 2
     delivery = 3
     signals = 4
+    replay = 5
 
 
 def stream_rng(seed: int, stream: Stream, day: int = 0) -> np.random.Generator:
     """The generator for (seed, purpose, epoch day): same inputs, same draws, whatever ran before."""
-    return np.random.default_rng(np.random.SeedSequence([seed, int(stream), day]))
+    return cell_rng(seed, stream, day)
+
+
+def cell_rng(seed: int, stream: Stream, day: int, *keys: int) -> np.random.Generator:
+    """The generator for one cell of a stream (e.g. a campaign x channel x measure on a day): its draws do
+    not depend on which other cells are drawn, which is what common random numbers need."""
+    return np.random.default_rng(np.random.SeedSequence([seed, int(stream), day, *keys]))
 
 
 def cumulative_shares(weights: np.ndarray) -> np.ndarray:
