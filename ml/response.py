@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
@@ -31,6 +32,15 @@ WIDEN_PER_LOG = 2.0
 r = |ln(spend / nearest observed bound)|: 1.3x the highest observed spend widens by 1.52x, 2x by 2.39x."""
 _SHAPE, _DECAY, _HALF = (0.5, 4.0), (0.0, 0.9), (0.05, 20.0)
 """Parameter bounds; the half-saturation point relative to the line's mean adstocked spend."""
+
+_DAILY_SQL = """
+SELECT campaign_id, channel, day, sum(spend)::DOUBLE AS spend, sum(conversions)::DOUBLE AS conversions,
+       sum(revenue)::DOUBLE AS revenue
+FROM marts.events_daily
+WHERE channel IS NOT NULL
+GROUP BY campaign_id, channel, day
+ORDER BY campaign_id, channel, day
+"""
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,13 @@ class Curve:
         stock = np.vstack([lfilter([1.0], [1.0, -d], spend, zi=[d * c])[0]
                            for d, c in zip(decay, self.carry, strict=True)])
         return beta[:, None] * hill(stock, half[:, None], shape[:, None])
+
+
+def read_daily(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The frame `fit` takes, from the marts through `con` (read-only is enough): `events_daily` is the one mart
+    at campaign x channel x day grain (its devices and brands are summed here); events without a channel
+    cannot belong to a line."""
+    return con.execute(_DAILY_SQL).df()
 
 
 def fit(frame: pd.DataFrame, samples: int = 50, seed: int = 0) -> dict[tuple[str, str], Curve]:

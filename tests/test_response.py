@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from pulsecast.generator import WorldConfig
 from pulsecast.generator.dynamics import adstock, hill
 from pulsecast.generator.replay import baseline
-from pulsecast.ml.response import WIDEN_PER_LOG, fit, predict
+from pulsecast.ml.response import WIDEN_PER_LOG, fit, predict, read_daily
 
 DAYS = 120
 LINES = {  # channel: (beta, half_saturation, shape, decay, typical daily spend)
@@ -116,3 +117,17 @@ def test_fit_on_a_generated_world_recovers_its_largest_line():
     row = predict(fit(frame, samples=30), pd.DataFrame({"campaign_id": key[0], "channel": key[1],
                                                         "day": range(60), "spend": spend})).iloc[-1]
     assert row["conversions_p50"] == pytest.approx(true, rel=0.15)
+
+
+def test_read_daily_sums_the_devices_of_each_line(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("""CREATE SCHEMA marts;
+        CREATE TABLE marts.events_daily AS SELECT * FROM (VALUES
+            (DATE '2026-11-01', 'c1', 'b1', 'search', 'mobile', 10.5::DECIMAL(38, 6), 2::BIGINT, 80::DECIMAL(38, 6)),
+            (DATE '2026-11-01', 'c1', 'b1', 'search', 'desktop', 4.5, 1, 40),
+            (DATE '2026-11-01', 'c1', 'b1', NULL, 'desktop', 3, 0, 0),
+            (DATE '2026-11-02', 'c1', 'b1', 'search', 'mobile', 7, 0, 0))
+            AS t(day, campaign_id, brand_id, channel, device, spend, conversions, revenue)""")
+    frame = read_daily(con)
+    assert frame[["spend", "conversions", "revenue"]].to_numpy().tolist() == [[15.0, 3.0, 120.0], [7.0, 0.0, 0.0]]
+    assert set(frame["channel"]) == {"search"}
