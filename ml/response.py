@@ -32,6 +32,10 @@ WIDEN_PER_LOG = 2.0
 r = |ln(spend / nearest observed bound)|: 1.3x the highest observed spend widens by 1.52x, 2x by 2.39x."""
 _SHAPE, _DECAY, _HALF = (0.5, 4.0), (0.0, 0.9), (0.05, 20.0)
 """Parameter bounds; the half-saturation point relative to the line's mean adstocked spend."""
+PRIOR = np.array([[0.0, 1.0], [1.5, 0.75], [0.3, 0.25]])
+"""Weak normal priors (mean, sd) on ln(half_saturation / mean adstock), shape and decay: a line spends near its
+half-saturation point with a moderate S-shape and carry-over. They decide only what thin data cannot (a line
+with a handful of conversions), so the fit is a posterior mode rather than a curve pinned to a bound."""
 
 _DAILY_SQL = """
 SELECT campaign_id, channel, day, sum(spend)::DOUBLE AS spend, sum(conversions)::DOUBLE AS conversions,
@@ -157,15 +161,17 @@ def _fit_line(campaign_id: str, channel: str, daily: pd.DataFrame, samples: int,
 
 def _solve(spend: np.ndarray, y: np.ndarray, scale: float, weights: np.ndarray, burn_in: int,
            start: np.ndarray) -> np.ndarray:
-    """Weighted Poisson maximum likelihood as least squares on deviance residuals; parameters are
-    ln beta, ln(half_saturation / scale), shape, decay."""
+    """The weighted Poisson posterior mode as least squares: deviance residuals (their squares sum to -2 log
+    likelihood) and the priors' standardised distances; parameters ln beta, ln(half_saturation / scale),
+    shape, decay."""
     w = np.sqrt(weights)
     w[:burn_in] = 0.0
 
     def residuals(theta: np.ndarray) -> np.ndarray:
         mu = np.maximum(_mean(theta, spend, scale), 1e-9)
         deviance = 2 * (np.where(y > 0, y * np.log(np.maximum(y, 1e-12) / mu), 0.0) - (y - mu))
-        return w * np.sign(y - mu) * np.sqrt(np.maximum(deviance, 0.0))
+        fit_residuals = w * np.sign(y - mu) * np.sqrt(np.maximum(deviance, 0.0))
+        return np.concatenate([fit_residuals, (theta[1:] - PRIOR[:, 0]) / PRIOR[:, 1]])
 
     lower = [-np.inf, np.log(_HALF[0]), _SHAPE[0], _DECAY[0]]
     upper = [np.inf, np.log(_HALF[1]), _SHAPE[1], _DECAY[1]]
