@@ -4,11 +4,11 @@
     conversions[t] ~ Poisson(beta * hill(adstock[t], half_saturation, shape)),
     adstock[t] = spend[t] + decay * adstock[t - 1]
 
-Fitted by maximum likelihood with `scipy.optimize.least_squares` on Poisson deviance residuals; uncertainty
+Fitted as a Poisson posterior mode (weak priors, see PRIOR) with `scipy.optimize.least_squares`; uncertainty
 from a moving-block bootstrap over days (each resample reweights the days of the loss while the adstock still
 runs over the contiguous series), so a caller gets P10 / P50 / P90 of the expected conversions of any daily
 spend plan from the spread of refitted curves. Revenue is conversions times the line's value per conversion,
-resampled with the same days. No Prefect, no warehouse: a frame in, curves out.
+resampled with the same days. No Prefect: a frame in (`read_daily` reads it from the marts), curves out.
 """
 
 from __future__ import annotations
