@@ -60,11 +60,12 @@ class Curve:
     spend_range: tuple[float, float]  # lowest and highest positive daily spend observed
     last_day: pd.Timestamp
 
-    def expected(self, spend: np.ndarray) -> np.ndarray:
-        """[1 + samples, days] expected conversions of the daily `spend` following the last observed day."""
+    def expected(self, spend: np.ndarray, from_rest: bool = False) -> np.ndarray:
+        """[1 + samples, days] expected conversions of the daily `spend` following the last observed day, or,
+        `from_rest`, with no carry-over (the observed days again, for the fit's own plots)."""
         beta, half, shape, decay = self.params.T
-        stock = np.vstack([lfilter([1.0], [1.0, -d], spend, zi=[d * c])[0]
-                           for d, c in zip(decay, self.carry, strict=True)])
+        carry = np.zeros_like(self.carry) if from_rest else self.carry
+        stock = np.vstack([lfilter([1.0], [1.0, -d], spend, zi=[d * c])[0] for d, c in zip(decay, carry, strict=True)])
         return beta[:, None] * hill(stock, half[:, None], shape[:, None])
 
 
@@ -82,7 +83,7 @@ def fit(frame: pd.DataFrame, samples: int = 50, seed: int = 0) -> dict[tuple[str
     rng = np.random.default_rng(seed)
     curves = {}
     for (campaign_id, channel), rows in frame.groupby(["campaign_id", "channel"], sort=True):
-        daily = _contiguous(rows)
+        daily = contiguous_days(rows)
         if daily["spend"].sum() > 0 and daily["conversions"].sum() > 0:
             curves[(campaign_id, channel)] = _fit_line(str(campaign_id), str(channel), daily, samples, rng)
     return curves
@@ -133,7 +134,7 @@ def _check(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
         raise ValueError(f"{', '.join(bad)} must be finite and non-negative")
 
 
-def _contiguous(rows: pd.DataFrame) -> pd.DataFrame:
+def contiguous_days(rows: pd.DataFrame) -> pd.DataFrame:
     """The line's days from its first to its last, missing days as zeros."""
     daily = rows.assign(day=pd.to_datetime(rows["day"])).groupby("day")[["spend", "conversions", "revenue"]].sum()
     days = pd.date_range(daily.index.min(), daily.index.max(), freq="D")

@@ -9,11 +9,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
 from pulsecast.generator import WorldConfig
 from pulsecast.generator.dynamics import adstock, hill
 from pulsecast.generator.replay import baseline
 from pulsecast.ml.response import WIDEN_PER_LOG, fit, predict, read_daily
+from pulsecast.ml.response_tracking import CURVES_TABLE, FITS_FIGURE, curve_table, log_fit
 
 DAYS = 120
 LINES = {  # channel: (beta, half_saturation, shape, decay, typical daily spend)
@@ -131,3 +133,15 @@ def test_read_daily_sums_the_devices_of_each_line(tmp_path):
     frame = read_daily(con)
     assert frame[["spend", "conversions", "revenue"]].to_numpy().tolist() == [[15.0, 3.0, 120.0], [7.0, 0.0, 0.0]]
     assert set(frame["channel"]) == {"search"}
+
+
+def test_each_fit_is_tracked_in_mlflow(settings, synthetic, curves):
+    run_id = log_fit(settings, synthetic, curves, seconds=1.5)
+    client = MlflowClient(settings.mlflow_uri)
+    run = client.get_run(run_id)
+    assert client.get_experiment(run.info.experiment_id).name == "pulsecast-response"
+    assert run.data.params["lines"] == "3" and run.data.params["bootstrap_samples"] == "40"
+    assert run.data.metrics["seconds_per_line"] == pytest.approx(0.5)
+    assert {a.path for a in client.list_artifacts(run_id)} == {CURVES_TABLE, FITS_FIGURE}
+    table = curve_table(curves).set_index("channel")
+    assert table.loc["search", "decay_p10"] <= table.loc["search", "decay"] <= table.loc["search", "decay_p90"]
