@@ -6,7 +6,7 @@ steady-state daily conversions at 0.7x, 1x and 1.3x its recent spend are compare
 Hill, neutral calendar), as are the marginal conversions per extra USD, and the share of P10-P90 intervals that
 hold the true value is counted.
 
-    PYTHONPATH=. python bench/response.py [--seeds 3 5] [--events-per-day 100000] [--samples 50]
+    PYTHONPATH=. python bench/response.py [--seeds 3 5 11 13 17] [--events-per-day 100000] [--samples 50]
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def score(base: Baseline, curves: dict[tuple[str, str], Curve], frame: pd.DataFr
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[3, 5])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 11, 13, 17])
     parser.add_argument("--events-per-day", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--campaigns", type=int, default=8)
