@@ -68,8 +68,9 @@ def score(base: Baseline, curves: dict[tuple[str, str], Curve], frame: pd.DataFr
         row = {"campaign": key[0], "channel": key[1], "conv/day": frame.loc[
             (frame["campaign_id"] == key[0]) & (frame["channel"] == key[1]), "conversions"].mean()}
         for m in MULTIPLIERS:
-            one = predict({key: curve}, pd.DataFrame({"campaign_id": [key[0]] * STEADY_DAYS, "channel": key[1],
-                                                      "day": range(STEADY_DAYS), "spend": m * spend})).iloc[-1]
+            plan = pd.DataFrame({"campaign_id": key[0], "channel": key[1], "day": curve.plan_days(STEADY_DAYS),
+                                 "spend": m * spend})
+            one = predict({key: curve}, plan).iloc[-1]
             true = true_steady(pairs, i, m * spend)
             row[f"err {m}x"] = one["conversions_p50"] / true - 1
             row[f"in {m}x"] = one["conversions_p10"] <= true <= one["conversions_p90"]

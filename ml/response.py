@@ -60,6 +60,10 @@ class Curve:
     spend_range: tuple[float, float]  # lowest and highest positive daily spend observed
     last_day: pd.Timestamp
 
+    def plan_days(self, days: int) -> pd.DatetimeIndex:
+        """The days a spend plan covers: daily, from the day after the last observed one (the carry-over's)."""
+        return pd.date_range(self.last_day + pd.Timedelta(days=1), periods=days, freq="D")
+
     def expected(self, spend: np.ndarray, from_rest: bool = False) -> np.ndarray:
         """[1 + samples, days] expected conversions of the daily `spend` following the last observed day, or,
         `from_rest`, with no carry-over (the observed days again, for the fit's own plots)."""
@@ -91,7 +95,7 @@ def fit(frame: pd.DataFrame, samples: int = 50, seed: int = 0) -> dict[tuple[str
 
 def predict(curves: dict[tuple[str, str], Curve], plan: pd.DataFrame) -> pd.DataFrame:
     """Quantiles of the expected conversions and revenue per row of `plan` (campaign_id, channel, day, spend;
-    each line's days contiguous from the day after its last observed day).
+    each line's days are its curve's `plan_days`, since the carry-over is the last observed day's).
 
     `extrapolated` marks a positive spend outside the line's observed range; its intervals are widened around
     the median by 1 + WIDEN_PER_LOG * |ln(spend / nearest bound)| (zero spend is not extrapolation: every
@@ -103,6 +107,10 @@ def predict(curves: dict[tuple[str, str], Curve], plan: pd.DataFrame) -> pd.Data
         if curve is None:
             raise ValueError(f"no fitted response curve for campaign {campaign_id!r} on channel {channel!r}")
         rows = rows.sort_values("day")
+        expected_days = curve.plan_days(len(rows))
+        if not (pd.to_datetime(rows["day"]).to_numpy() == expected_days.to_numpy()).all():
+            raise ValueError(f"the plan for campaign {campaign_id!r} on channel {channel!r} must run day by day "
+                             f"from {expected_days[0]:%Y-%m-%d}, the day after its last observed day")
         spend = rows["spend"].to_numpy(float)
         conversions = curve.expected(spend)
         revenue = conversions * curve.value_per_conversion[:, None]

@@ -31,7 +31,8 @@ def _truth(channel: str, spend: float) -> float:
 
 
 def _steady(curves, channel: str, spend: float) -> pd.Series:
-    plan = pd.DataFrame({"campaign_id": "c1", "channel": channel, "day": range(60), "spend": spend})
+    days = curves[("c1", channel)].plan_days(60)
+    plan = pd.DataFrame({"campaign_id": "c1", "channel": channel, "day": days, "spend": spend})
     return predict(curves, plan).iloc[-1]
 
 
@@ -76,7 +77,8 @@ def test_revenue_follows_the_value_per_conversion(curves):
 def test_spend_beyond_the_observed_range_is_flagged_and_widened(curves):
     curve = curves[("c1", "search")]
     high = curve.spend_range[1]
-    plan = pd.DataFrame({"campaign_id": "c1", "channel": "search", "day": range(3), "spend": [high, 2 * high, 0.0]})
+    plan = pd.DataFrame({"campaign_id": "c1", "channel": "search", "day": curve.plan_days(3),
+                         "spend": [high, 2 * high, 0.0]})
     rows = predict(curves, plan)
     assert rows["extrapolated"].tolist() == [False, True, False]
     draws = curve.expected(plan["spend"].to_numpy())
@@ -98,6 +100,9 @@ def test_bad_input_fails_clearly(synthetic, curves):
         predict(curves, pd.DataFrame({"campaign_id": ["c1"], "channel": ["email"], "day": [0], "spend": [1.0]}))
     with pytest.raises(ValueError, match="spend must be"):
         predict(curves, pd.DataFrame({"campaign_id": ["c1"], "channel": ["search"], "day": [0], "spend": [-1.0]}))
+    late = curves[("c1", "search")].plan_days(3)[1:]
+    with pytest.raises(ValueError, match="must run day by day from 2026-05-01, the day after its last observed day"):
+        predict(curves, pd.DataFrame({"campaign_id": "c1", "channel": "search", "day": late, "spend": 1.0}))
 
 
 def test_fit_on_a_generated_world_recovers_its_largest_line():
@@ -116,8 +121,9 @@ def test_fit_on_a_generated_world_recovers_its_largest_line():
     decay = pairs.decay[busiest]
     true = float(pairs.beta[busiest] * hill(np.array(spend / (1 - decay)), pairs.half_saturation[busiest],
                                              pairs.shape[busiest]))
-    row = predict(fit(frame, samples=30), pd.DataFrame({"campaign_id": key[0], "channel": key[1],
-                                                        "day": range(60), "spend": spend})).iloc[-1]
+    curves = fit(frame, samples=30)
+    row = predict(curves, pd.DataFrame({"campaign_id": key[0], "channel": key[1], "day": curves[key].plan_days(60),
+                                        "spend": spend})).iloc[-1]
     assert row["conversions_p50"] == pytest.approx(true, rel=0.15)
 
 
