@@ -157,7 +157,11 @@ def real(origins: int, groups: list[str] | None = None, save: Path | None = None
             fits.append(fit_seconds)
             actuals = window.test.loc[~window.test["imputed"], ["unique_id", "ds", "cutoff", "y"]]
             scored = actuals.merge(forecasts, on=["unique_id", "ds"]).assign(window=window.number)
-            frames.append(score(scored, series.df, series.season_length).assign(series=case.name, group=case.group))
+            frames.append(
+                score(scored, series.df, series.season_length).assign(
+                    series=case.name, group=case.group, season=series.season_length
+                )
+            )
         seconds[case.name] = sum(fits) / len(fits)
         mase = pd.concat(frames).query("series == @case.name").groupby("model")["mase"].mean().sort_values()
         console.print(", ".join(f"{model} {value:.3f}" for model, value in mase.items()))
@@ -324,8 +328,12 @@ def show_groups(scores: pd.DataFrame, seconds: dict[str, float]) -> None:
     )
     overall = mase["all series"]
     members = overall.drop(["ensemble", *PEERS], errors="ignore")
+    seasonal = scores[scores["season"] <= PEER_ARIMA_MAX_SEASON].groupby("model")["mase"].mean()
     console.print(
         f"ensemble / bare AutoARIMA mean MASE = {overall['ensemble'] / overall['bare_autoarima']:.3f} (goal <= 0.90); "
+        f"{seasonal['ensemble'] / seasonal['bare_autoarima']:.3f} on the "
+        f"{scores.loc[scores['season'] <= PEER_ARIMA_MAX_SEASON, 'series'].nunique()} series where the peer keeps "
+        f"its season; "
         f"ensemble below every member: {bool((overall['ensemble'] < members).all())} "
         f"(best member {members.idxmin()} {members.min():.3f}, ensemble {overall['ensemble']:.3f})\n"
         f"seconds per ensemble fit (backtests included): "

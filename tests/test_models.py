@@ -316,13 +316,13 @@ def test_backtest_windows_are_half_a_horizon_apart_and_each_is_cross_fitted_on_t
         Ensemble(horizon=14, n_windows=3, step=7)
 
     learned_from = []
-    learn = Ensemble._weights_and_corrections
+    learn = Ensemble._weights
 
     def spy(self: Ensemble, cv: pd.DataFrame, *args: object) -> object:
         learned_from.append(sorted(cv["window"].unique()))
         return learn(self, cv, *args)
 
-    monkeypatch.setattr(Ensemble, "_weights_and_corrections", spy)
+    monkeypatch.setattr(Ensemble, "_weights", spy)
     members = {BASELINE: SeasonalNaive, "mean": _SeasonalMean}
     Ensemble(horizon=14, members=members, n_windows=4).fit(stationary(120, ids=3, seed=1))
     # the final weights see every window; window k's own backtest only windows at least 14 steps away
