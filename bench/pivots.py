@@ -38,6 +38,13 @@ def worlds(seed: int, args: argparse.Namespace) -> tuple[Baseline, Baseline]:
         config, cutoff, last)
 
 
+def running(future: Baseline) -> dict[str, int]:
+    """Days of the horizon each campaign still delivers, from its flight's end date (known to a planner)."""
+    campaigns, days = future.world.campaigns, future.plan.days
+    ends = np.minimum(campaigns.end, days[-1]) - days[0] + 1
+    return dict(zip(campaigns.ids, np.clip(ends, 0, len(days)).astype(int).tolist(), strict=True))
+
+
 def intervention(pivots: list[Pivot]) -> Intervention:
     return Intervention(spend=tuple(
         SpendChange(campaign_id=p.campaign_id, channel=ch, multiplier=float(r / c))
@@ -51,7 +58,8 @@ def closed_loop(seed: int, args: argparse.Namespace) -> tuple[pd.DataFrame, dict
     started = time.perf_counter()
     curves = fit(frame, samples=args.samples, seed=seed)
     fitted = time.perf_counter()
-    pivots = recommend(curves, current_spend(frame), horizon=args.horizon, bound=args.bound)
+    pivots = recommend(curves, current_spend(frame), horizon=args.horizon, bound=args.bound,
+                       running=running(future))
     recommended = time.perf_counter()
     effect = replay(future, intervention(pivots)).minus(future.replay)
     campaign_ids = np.array(future.replay.campaign_ids)
@@ -67,7 +75,8 @@ def closed_loop(seed: int, args: argparse.Namespace) -> tuple[pd.DataFrame, dict
             "expected": effect.expected.conversions[:, lines].sum(),
             "realised": effect.realised.conversions[:, lines].sum(),
             "optimal": true_optimum(future, [p.campaign_id], bound=args.bound).lift,
-            "conversions": future.replay.expected.conversions[:, lines].sum(),
+            "conversions": future.replay.expected.conversions[:, lines].sum(), "predicted": p.conversions,
+            "spend ratio": future.replay.expected.spend[:, lines].sum() / (p.current.sum() * args.horizon),
         })
     seconds = {"fit s": fitted - started, "recommend s": recommended - fitted, "lines": len(curves)}
     return pd.DataFrame(rows), seconds

@@ -46,6 +46,7 @@ class Pivot:
     current: np.ndarray
     recommended: np.ndarray
     horizon: int
+    conversions: float  # expected over the horizon at the current split (median over the bootstrap curves)
     lift_p10: float
     lift_p50: float
     lift_p90: float
@@ -74,9 +75,11 @@ def current_spend(frame: pd.DataFrame, days: int = RECENT_DAYS) -> dict[tuple[st
 
 def recommend(curves: Mapping[tuple[str, str], Curve], current: Mapping[tuple[str, str], float],
               campaign_ids: list[str] | None = None, horizon: int = HORIZON_DAYS, bound: float = BOUND,
-              min_gain: float = MIN_GAIN) -> list[Pivot]:
+              min_gain: float = MIN_GAIN, running: Mapping[str, int] | None = None) -> list[Pivot]:
     """A pivot per campaign with at least two channels that spend and have a curve, ranked by impact (most
-    first). `campaign_ids` defaults to every campaign in `curves`; an unknown one is refused."""
+    first). `campaign_ids` defaults to every campaign in `curves`; an unknown one is refused. `running` gives
+    the days of the horizon a campaign still delivers (its flight ends; all of them when absent): its spend
+    stops after them, only the carry-over remains."""
     if not 0 <= bound < 1:
         raise ValueError(f"bound must be in [0, 1) (a share of current spend), got {bound}")
     if horizon < 1:
@@ -86,35 +89,40 @@ def recommend(curves: Mapping[tuple[str, str], Curve], current: Mapping[tuple[st
     unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise ValueError(f"no response curves for campaign(s) {unknown}")
-    pivots = [_campaign(c, curves, current, horizon, bound, min_gain) for c in chosen]
+    running = running or {}
+    pivots = [_campaign(c, curves, current, horizon, min(running.get(c, horizon), horizon), bound, min_gain)
+              for c in chosen]
     return sorted((p for p in pivots if p is not None), key=lambda p: -p.impact)
 
 
 def _campaign(campaign_id: str, curves: Mapping[tuple[str, str], Curve], current: Mapping[tuple[str, str], float],
-              horizon: int, bound: float, min_gain: float) -> Pivot | None:
+              horizon: int, running: int, bound: float, min_gain: float) -> Pivot | None:
     keys = [k for k in sorted(curves) if k[0] == campaign_id and current.get(k, 0.0) > 0]
-    if len(keys) < 2:
+    if len(keys) < 2 or running < 1:
         return None
     lines = [curves[k] for k in keys]
     spend = np.array([current[k] for k in keys])
-    at_current = _conversions(lines, spend, horizon)  # [samples]
-    x = _best_multipliers(lines, spend, horizon, bound, at_current.mean())
-    lift = _conversions(lines, spend * x, horizon) - at_current
+    days = (np.arange(horizon) < running).astype(float)
+    at_current = _conversions(lines, spend, days)  # [samples]
+    x = _best_multipliers(lines, spend, days, bound, at_current.mean())
+    lift = _conversions(lines, spend * x, days) - at_current
     p10, p50, p90 = np.quantile(lift, QUANTILES)
     if p50 < min_gain * np.median(at_current):
         x, p10, p50, p90, lift = np.ones(len(keys)), 0.0, 0.0, 0.0, np.zeros_like(lift)
     widen = _widening(lines, spend * x)
-    return Pivot(campaign_id, tuple(k[1] for k in keys), spend, spend * x, horizon, float(p50 - (p50 - p10) * widen),
+    return Pivot(campaign_id, tuple(k[1] for k in keys), spend, spend * x, horizon,
+                 float(np.median(at_current)), float(p50 - (p50 - p10) * widen),
                  float(p50), float(p50 + (p90 - p50) * widen), float((lift > 0).mean()), widen > 1,
-                 _assumptions(horizon, bound, min_gain))
+                 _assumptions(horizon, running, bound, min_gain))
 
 
-def _conversions(lines: list[Curve], spend: np.ndarray, horizon: int) -> np.ndarray:
-    """[samples] expected conversions of the campaign over the horizon at a flat daily `spend` per line."""
-    return sum(c.expected(np.full(horizon, s)).sum(axis=1) for c, s in zip(lines, spend, strict=True))
+def _conversions(lines: list[Curve], spend: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """[samples] expected conversions of the campaign over the horizon at a flat daily `spend` per line on the
+    `days` it runs (a 0/1 mask)."""
+    return sum(c.expected(s * days).sum(axis=1) for c, s in zip(lines, spend, strict=True))
 
 
-def _best_multipliers(lines: list[Curve], spend: np.ndarray, horizon: int, bound: float,
+def _best_multipliers(lines: list[Curve], spend: np.ndarray, days: np.ndarray, bound: float,
                       reference: float) -> np.ndarray:
     """Multipliers within the band that keep the total, maximising the mean expected conversions minus the
     movement penalty; from the current split and from one tilted towards each channel."""
@@ -124,7 +132,7 @@ def _best_multipliers(lines: list[Curve], spend: np.ndarray, horizon: int, bound
     scale = max(reference, 1e-9)
 
     def loss(x: np.ndarray) -> float:
-        gain = _conversions(lines, spend * x, horizon).mean() / scale
+        gain = _conversions(lines, spend * x, days).mean() / scale
         return -(gain - MOVE_PENALTY * float((((x - 1) / bound) ** 2).sum()))
 
     bounds = Bounds(np.full(n, 1 - bound), np.full(n, 1 + bound))
@@ -155,8 +163,9 @@ def _widening(lines: list[Curve], spend: np.ndarray) -> float:
     return 1 + WIDEN_PER_LOG * float(np.log(max(ratios)))
 
 
-def _assumptions(horizon: int, bound: float, min_gain: float) -> str:
-    return (f"Daily spend flat at the recommended level for {horizon} days from the day after the last observed "
-            f"one, total unchanged, each channel within +-{bound:.0%} of its mean over the last {RECENT_DAYS} days; "
+def _assumptions(horizon: int, running: int, bound: float, min_gain: float) -> str:
+    return (f"Daily spend flat at the recommended level for {running} of the {horizon} days from the day after the "
+            f"last observed one, total unchanged, each channel within +-{bound:.0%} of its mean over the last "
+            f"{RECENT_DAYS} days; "
             f"conversions follow the fitted adstock + Hill curves (mean over bootstrap refits), no calendar, "
             f"shock or creative fatigue effects; a move expecting under {min_gain:.1%} more conversions is not made.")

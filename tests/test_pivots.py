@@ -91,3 +91,15 @@ def test_bad_input_is_refused_clearly(kwargs, message):
     curves = _curves(_curve("search", 40.0, 200.0, 100.0), _curve("display", 10.0, 200.0, 100.0))
     with pytest.raises(ValueError, match=message):
         recommend(curves, {("c1", "search"): 100.0, ("c1", "display"): 100.0}, **kwargs)
+
+
+def test_a_campaign_ending_within_the_horizon_predicts_less_and_an_ended_one_is_left_out():
+    curves = _curves(_curve("search", 40.0, 200.0, 100.0), _curve("display", 10.0, 200.0, 100.0, seed=1),
+                     _curve("search", 40.0, 200.0, 100.0, campaign_id="c2"),
+                     _curve("display", 10.0, 200.0, 100.0, campaign_id="c2", seed=1))
+    current = {(c, ch): 100.0 for c in ("c1", "c2") for ch in ("search", "display")}
+    full = {p.campaign_id: p for p in recommend(curves, current)}
+    short = {p.campaign_id: p for p in recommend(curves, current, running={"c1": 7, "c2": 0})}
+    assert set(short) == {"c1"}
+    assert 0 < short["c1"].lift_p50 < full["c1"].lift_p50 / 2
+    assert short["c1"].conversions < full["c1"].conversions / 2
