@@ -27,6 +27,10 @@ from pulsecast.generator.replay import Baseline, baseline, replay
 from pulsecast.ml.pivots import Pivot, current_spend, recommend
 from pulsecast.ml.response import fit
 
+STEADY = 1.25
+"""The `steady` column scores the campaigns whose spend over the horizon stays within 1/1.25-1.25x of the
+current daily spend (no pacing down to a budget's end): where the flat-spend assumption holds."""
+
 
 def worlds(seed: int, args: argparse.Namespace) -> tuple[Baseline, Baseline]:
     """The history before the cutoff and the `horizon` days from it, of one generated world."""
@@ -94,7 +98,8 @@ def summary(table: pd.DataFrame) -> dict[str, float]:
         out[f"captured {kind}"] = table[kind].sum() / table["optimal"].sum()
     out["captured expected median"] = (moved["expected"] / moved["optimal"]).median()
     out["optimal lift %"] = 100 * table["optimal"].sum() / table["conversions"].sum()
-    out["harm"] = int(((moved["realised"] < 0) & (moved["realised"] < moved["p10"])).sum())
+    for kind in ("expected", "realised"):
+        out[f"harm {kind}"] = int(((moved[kind] < 0) & (moved[kind] < moved["p10"])).sum())
     return out
 
 
@@ -117,6 +122,8 @@ def main() -> None:
     table = pd.concat(tables, ignore_index=True)
     scores.append({"seed": "all", **summary(table), **{k: sum(s[k] for s in scores) for k in
                                                       ("fit s", "recommend s", "lines", "total s")}})
+    steady = table["spend ratio"].between(1 / STEADY, STEADY)
+    scores.append({"seed": "steady", **summary(table[steady])})
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.2f}".format):
         print(table.to_string(index=False))
         print()
