@@ -47,6 +47,13 @@ def test_identical_channels_keep_the_current_split():
     assert pivot.lift_p10 == pivot.lift_p50 == pivot.lift_p90 == 0.0
 
 
+def test_a_flat_objective_stays_near_the_current_split_by_the_penalty_alone():
+    # far below half-saturation a shape-1 curve is a straight line: every split expects the same conversions
+    curves = _curves(_curve("search", 1e4, 1e7, 50.0, spread=0.0), _curve("social", 1e4, 1e7, 150.0, spread=0.0))
+    [pivot] = recommend(curves, {("c1", "search"): 50.0, ("c1", "social"): 150.0}, min_gain=0.0)
+    assert pivot.recommended == pytest.approx(pivot.current, rel=1e-3)
+
+
 def test_bounds_hold_for_every_channel_and_the_ranking_follows_impact():
     curves = _curves(*(_curve(ch, b, 300.0, s, seed=i) for i, (ch, b, s) in
                        enumerate([("search", 60.0, 50.0), ("social", 5.0, 300.0), ("display", 20.0, 120.0)])),
