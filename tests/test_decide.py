@@ -111,4 +111,4 @@ def test_decide_for_one_campaign_and_bad_requests(trained: Settings, monkeypatch
 
 def test_outlook_before_anything_was_published_says_what_to_do(tmp_path: Path) -> None:
     answer = pulsecast("outlook", data_dir=tmp_path / "data")
-    assert answer.returncode == 1 and "run `pulsecast run`" in answer.stdout, answer.stdout
+    assert answer.returncode == 1 and "run `pulsecast run`" in answer.stderr, answer.stderr
