@@ -289,9 +289,10 @@ class Ensemble:
         self.backtest_ = pd.concat([cv, *crossfitted], ignore_index=True)
         self.scores_ = score(self.backtest_, usable.df, usable.season_length, self.levels)
 
-    def _apart(self, windows: pd.Series, window: int) -> pd.Series:
-        """Which of `windows` share no forecast steps with `window` (their actuals are not its actuals)."""
-        return windows.sub(window).abs() * self.step >= self.horizon
+    def _apart(self, windows: pd.Series | int, window: int) -> pd.Series | bool:
+        """Whether `windows` (a column of window numbers, or one) share no forecast steps with `window`: their
+        actuals are not its actuals."""
+        return abs(windows - window) * self.step >= self.horizon
 
     def _weights(self, cv: pd.DataFrame, per_window: pd.DataFrame, scales: pd.Series) -> pd.DataFrame:
         """Per-series weights (see the module docstring, step 3) learned from the backtest rows `cv`."""
@@ -315,7 +316,7 @@ class Ensemble:
     def _crossfitted_window(self, held_out: Mapping[int, pd.DataFrame], window: int) -> pd.DataFrame:
         """The ensemble's backtest forecasts of one window: its held-out combination, calibrated on the held-out
         combinations of the windows that do not overlap it (so neither weights nor corrections saw its actuals)."""
-        others = [frame for other, frame in held_out.items() if abs(other - window) * self.step >= self.horizon]
+        others = [frame for other, frame in held_out.items() if self._apart(other, window)]
         corrections = conformal_corrections(pd.concat(others, ignore_index=True), self.levels)
         return nested(calibrate(held_out[window], corrections, self.levels), self.levels)
 
