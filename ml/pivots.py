@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, minimize
 
-from pulsecast.ml.response import QUANTILES, WIDEN_PER_LOG, Curve
+from pulsecast.ml.response import QUANTILES, Curve, outside_ratio, widening
 
 HORIZON_DAYS = 28
 BOUND = 0.3
@@ -159,8 +159,8 @@ def _tilted(spend: np.ndarray, favoured: int, bound: float) -> np.ndarray:
 def _widening(lines: list[Curve], spend: np.ndarray) -> float:
     """The largest interval widening of `ml.response.predict` over the recommended spends: 1 inside every
     channel's observed range."""
-    ratios = [max(s / high, low / s, 1.0) for c, s in zip(lines, spend, strict=True) for low, high in [c.spend_range]]
-    return 1 + WIDEN_PER_LOG * float(np.log(max(ratios)))
+    ratios = [float(outside_ratio(np.atleast_1d(s), c.spend_range)[0]) for c, s in zip(lines, spend, strict=True)]
+    return float(widening(max(ratios)))
 
 
 def _assumptions(horizon: int, running: int, bound: float, min_gain: float) -> str:

@@ -114,10 +114,8 @@ def predict(curves: dict[tuple[str, str], Curve], plan: pd.DataFrame) -> pd.Data
         spend = rows["spend"].to_numpy(float)
         conversions = curve.expected(spend)
         revenue = conversions * curve.value_per_conversion[:, None]
-        low, high = curve.spend_range
-        below = (spend > 0) & (spend < low)
-        outside = np.where(spend > high, spend / high, np.where(below, low / np.where(below, spend, 1.0), 1.0))
-        widen = 1 + WIDEN_PER_LOG * np.log(outside)
+        outside = outside_ratio(spend, curve.spend_range)
+        widen = widening(outside)
         out = rows[["campaign_id", "channel", "day", "spend"]].copy()
         for name, draws in (("conversions", conversions), ("revenue", revenue)):
             p10, p50, p90 = np.quantile(draws, QUANTILES, axis=0)
@@ -127,6 +125,19 @@ def predict(curves: dict[tuple[str, str], Curve], plan: pd.DataFrame) -> pd.Data
         out["extrapolated"] = outside > 1.0
         parts.append(out)
     return pd.concat(parts, ignore_index=True)
+
+
+def outside_ratio(spend: np.ndarray, spend_range: tuple[float, float]) -> np.ndarray:
+    """How far each daily spend lies outside the observed range, as a ratio (1 inside it; zero spend never
+    counts: every curve passes through the origin)."""
+    low, high = spend_range
+    below = (spend > 0) & (spend < low)
+    return np.where(spend > high, spend / high, np.where(below, low / np.where(below, spend, 1.0), 1.0))
+
+
+def widening(outside: np.ndarray | float) -> np.ndarray | float:
+    """The factor on an interval's half-widths at an `outside_ratio`: 1 + WIDEN_PER_LOG * ln(ratio)."""
+    return 1 + WIDEN_PER_LOG * np.log(outside)
 
 
 def _check(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
