@@ -9,8 +9,6 @@ loaded events have been waiting for a publish.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,9 +47,7 @@ def write_mark(con: duckdb.DuckDBPyConnection, settings: Settings) -> Loaded:
     events, newest = con.execute("SELECT count(*), max(event_ts) FROM raw.events").fetchone()
     loaded = Loaded(ingested_through, events, newest, unpublished_since)
     settings.snapshots.mkdir(parents=True, exist_ok=True)
-    staging = settings.snapshots / f".{MARK}.{uuid.uuid4().hex[:8]}"
-    staging.write_text(json.dumps(asdict(loaded), default=datetime.isoformat) + "\n")
-    os.replace(staging, _path(settings))
+    snapshot.replace_text(_path(settings), json.dumps(asdict(loaded), default=datetime.isoformat) + "\n")
     return loaded
 
 

@@ -131,9 +131,15 @@ def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 
 def _write_pointer(settings: Settings, name: str) -> None:
-    staging = settings.snapshots / f".{POINTER}.{uuid.uuid4().hex[:8]}"
-    staging.write_text(name + "\n")
-    os.replace(staging, settings.snapshots / POINTER)
+    replace_text(settings.snapshots / POINTER, name + "\n")
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write a small file readers poll beside the snapshots in one atomic rename: they see the old text or the
+    new one, never a half-written file."""
+    staging = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    staging.write_text(text)
+    os.replace(staging, path)
 
 
 def _prune(settings: Settings, keep: str) -> None:
