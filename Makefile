@@ -4,9 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 4200
 DOCS_PORT ?= 8080
+DATA_DOCS_PORT ?= 8081
 MLFLOW_PORT ?= 5000
 
-.PHONY: run test lint serve docs mlflow bench clean
+.PHONY: run test lint serve docs data-docs mlflow bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ serve: $(BIN)/.installed  ## Prefect server + UI on 127.0.0.1:$(PORT), work pool
 
 docs: $(BIN)/.installed  ## dbt docs site on 127.0.0.1:$(DOCS_PORT)
 	$(BIN)/pulsecast docs --port $(DOCS_PORT)
+
+data-docs: $(BIN)/.installed  ## Great Expectations Data Docs (the daily checkpoint's results) on 127.0.0.1:$(DATA_DOCS_PORT)
+	$(BIN)/pulsecast data-docs --port $(DATA_DOCS_PORT)
 
 mlflow: $(BIN)/.installed  ## MLflow UI on 127.0.0.1:$(MLFLOW_PORT)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/data/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)

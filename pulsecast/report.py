@@ -12,12 +12,15 @@ from typing import Any
 from pulsecast.build import BuildResult, NodeResult
 from pulsecast.display import ColumnFormat, column_format
 from pulsecast.ingest import RunSummary
+from pulsecast.ingest.checkpoint import CheckpointResult
 from pulsecast.metrics.freshness import Freshness
 from pulsecast.status import Accounting, Status
 
 DOCS_HINT = "Browse every model, column, test and exposure with `make docs` (http://127.0.0.1:8080)."
+DATA_DOCS_HINT = "Browse every checkpoint's results with `make data-docs` (http://127.0.0.1:8081)."
 UI_HINT = (
-    "Open: Prefect UI `make serve` (http://127.0.0.1:4200), dbt docs `make docs`, MLflow UI `make mlflow`.\n"
+    "Open: Prefect UI `make serve` (http://127.0.0.1:4200), dbt docs `make docs`, Great Expectations Data Docs\n"
+    "`make data-docs`, MLflow UI `make mlflow`.\n"
     "Ask: `pulsecast metrics --help` for the dashboard questions, `pulsecast sql \"SHOW TABLES\"` for your own SQL."
 )
 
@@ -102,6 +105,14 @@ def ingest_report(summary: RunSummary, fresh: Freshness) -> Report:
             *fresh.sentences(),
         ],
         [Table("Files", files, "No new files.")],
+    )
+
+
+def checkpoint_report(result: CheckpointResult) -> Report:
+    return Report(
+        "Great Expectations checkpoint",
+        [f"{result.summary}.", DATA_DOCS_HINT],
+        [Table("Failed expectations", [{"expectation": name} for name in result.failed], "None: every one passed.")],
     )
 
 

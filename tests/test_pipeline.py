@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pulsecast.ingest.checkpoint import site
 from pulsecast.settings import Settings
 from pulsecast.warehouse import reader
 
@@ -64,6 +65,7 @@ def test_pipeline_generates_ingests_builds_and_is_idempotent(prefect_harness: No
     assert unbalanced == 0
     assert duplicates > 0, "the generator re-sends some events on purpose; ingestion must skip them"
     assert forecast_models == sorted((model,) for model in [*training.members(), "ensemble"])
+    assert site(settings).exists(), "the daily checkpoint's results are in the Data Docs"
 
     second = pipeline(world=world, training=training)
     assert second == first, "a second run ingests nothing new and changes no count"

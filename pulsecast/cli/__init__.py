@@ -175,6 +175,23 @@ def docs(port: int = typer.Option(8080, help="Port of the docs site on 127.0.0.1
         serve_docs(port)
 
 
+@app.command("data-docs")
+def data_docs(
+    port: int = typer.Option(8081, help="Port of the Data Docs site on 127.0.0.1."),
+    check: bool = typer.Option(False, "--check", help="Run the checkpoint over the last day's loads first."),
+) -> None:
+    """Serve Great Expectations' Data Docs (the daily checkpoint's results) on 127.0.0.1 (works offline)."""
+    from pulsecast.ingest.checkpoint import run_checkpoint, site
+    from pulsecast.site import serve_static
+
+    settings = get_settings()
+    if check or not site(settings).exists():
+        console.print(run_checkpoint(settings).summary)
+    console.print(f"Great Expectations Data Docs on http://127.0.0.1:{port} (Ctrl-C stops)")
+    with suppress(KeyboardInterrupt):
+        serve_static(site(settings).parent, port)
+
+
 @app.command()
 def status() -> None:
     """Row counts, the ingestion accounting per file, recent runs and quarantine reasons."""

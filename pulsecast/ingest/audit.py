@@ -63,28 +63,46 @@ def expectation_suite(future_hours: float):
 
 
 def audit_run(con: duckdb.DuckDBPyConnection, run_id: str, future_hours: float) -> AuditResult:
-    # Money arrives as DOUBLE: GX compares floats, and pandas would otherwise hold slow Decimal objects.
-    # Only the columns the suite looks at: the others would double the cost of fetching and validating.
-    columns = ", ".join(
-        f"CAST({c.name} AS DOUBLE) AS {c.name}" if c.kind == "money" else c.name
-        for c in EVENTS.columns
-        if c.name in AUDITED_COLUMNS
-    )
-    frame = con.execute(f"SELECT {columns} FROM raw.events WHERE _run_id = ?", [run_id]).df()
+    frame = audited_rows(con, "_run_id = ?", [run_id])
     if frame.empty:
         return AuditResult(True, 0, [], 0)
     return _validate(frame, future_hours)
 
 
-def _validate(frame: pandas.DataFrame, future_hours: float) -> AuditResult:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+def audited_rows(con: duckdb.DuckDBPyConnection, where: str, parameters: list) -> pandas.DataFrame:
+    """The columns the suite looks at, of the raw events matching `where` (the others would double the cost of
+    fetching and validating). Money arrives as DOUBLE: GX compares floats, and pandas would otherwise hold slow
+    Decimal objects."""
+    columns = ", ".join(
+        f"CAST({c.name} AS DOUBLE) AS {c.name}" if c.kind == "money" else c.name
+        for c in EVENTS.columns
+        if c.name in AUDITED_COLUMNS
+    )
+    return con.execute(f"SELECT {columns} FROM raw.events WHERE {where}", parameters).df()
 
+
+def quiet_gx() -> None:
+    """Great Expectations without telemetry, progress bars or INFO lines a user has no use for."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     # This one sets its own level; its INFO line per run ("Created temporary directory ... for ephemeral docs
     # site") says nothing to a user.
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
+
+
+def failed_expectations(result) -> list[str]:
+    """`type(column)` of each expectation a validation result says failed."""
+    return [
+        f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})"
+        for r in result.results
+        if not r.success
+    ]
+
+
+def _validate(frame: pandas.DataFrame, future_hours: float) -> AuditResult:
+    quiet_gx()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -96,10 +114,6 @@ def _validate(frame: pandas.DataFrame, future_hours: float) -> AuditResult:
         .get_batch(batch_parameters={"dataframe": frame})
     )
     result = batch.validate(suite, result_format="BOOLEAN_ONLY")
-    failed = [
-        f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})"
-        for r in result.results
-        if not r.success
-    ]
+    failed = failed_expectations(result)
     log.info("Great Expectations audit: %d expectations, %d failed", len(result.results), len(failed))
     return AuditResult(bool(result.success), len(result.results), failed, len(frame))
