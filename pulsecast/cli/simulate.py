@@ -112,8 +112,9 @@ def _submitted(request: SimulationRequest, wait: bool) -> str | None:
     except ObjectNotFound:
         return None
     if wait and not (run.state and run.state.is_completed()):
-        state = run.state or "no state"
-        raise RuntimeError(f"simulation {run.id} ended {getattr(state, 'name', state)}: {getattr(state, 'message', '')}")
+        state = run.state
+        raise RuntimeError(f"simulation {run.id} ended {state.name if state else 'without a state'}: "
+                           f"{state.message if state else ''}")
     return str(run.id)
 
 
