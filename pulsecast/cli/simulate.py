@@ -134,7 +134,7 @@ def _show_one(request_id: str) -> None:
     cached = " (cached)" if row["cache_hit"] else ""
     show(console, Report(
         f"What if: {row['campaign_id']}",
-        [f"Request {request_id}{cached}: {_described(json.loads(row['parameters']))}.",
+        [f"What if: {row['campaign_id']}, {_described(json.loads(row['parameters']))}. Request {request_id}{cached}.",
          *(f"- {note}" for note in json.loads(row["notes"]))],
         [Table("Over the horizon", json.loads(row["totals"])),
          Table("Per day", trajectory[columns].to_dict("records"))],
