@@ -1,10 +1,11 @@
 """A what-if request's latency, cold (fit and simulate) and cached (a look-up in `ml.simulations`).
 
-A generated world is ingested and built (or an existing data folder reused); then for each campaign one request
-(every running channel's budget +20 %, a creative refresh, the audience +25 %, 28 days) runs through the
+A generated world is ingested and built (or an existing data folder reused) and its warehouse copied (no
+earlier requests); then for each campaign one request
+(every running channel with conversions +20 %, a creative refresh, the audience +25 %, 28 days) runs through the
 `simulate` flow twice on Prefect's temporary server, as `pulsecast simulate` runs it without a served deployment.
-Reported per request: the flow call's wall time (Prefect's run bookkeeping included) and the seconds the flow
-recorded for reading the inputs and for computing.
+Reported per request: the flow call's wall time (Prefect's run bookkeeping included; a flow that does nothing
+is timed beside it) and the seconds the flow recorded for reading the inputs and for computing.
 
     PYTHONPATH=. python bench/simulate.py [--data-dir DIR] [--campaigns 8] [--events-per-day 20000] [--days 60]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -21,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from prefect import flow
 
 from pulsecast.build import build
 from pulsecast.generator import WorldConfig, generate_backfill
 from pulsecast.ingest import ingest_run
 from pulsecast.settings import Settings
+from pulsecast.warehouse import reader, writer
 
 
 def world(data_dir: Path, campaigns: int, events_per_day: int, days: int) -> Settings:
@@ -41,16 +45,23 @@ def world(data_dir: Path, campaigns: int, events_per_day: int, days: int) -> Set
 
 
 def requests(settings: Settings) -> list:
-    from pulsecast.ml.simulation import RECENT_DAYS, SimulationRequest
-    from pulsecast.warehouse import reader
+    from pulsecast.ml.simulation import RECENT_DAYS
+    from pulsecast.ml.simulation_request import SimulationRequest
 
     with reader(settings) as con:
         running = con.execute(
-            """SELECT campaign_id, list(DISTINCT channel ORDER BY channel) FROM marts.events_daily
-               WHERE spend > 0 AND channel IS NOT NULL AND day >= (SELECT max(day) FROM marts.events_daily) - ?
+            """SELECT campaign_id, list(channel ORDER BY channel) FROM (
+                   SELECT campaign_id, channel FROM marts.events_daily WHERE channel IS NOT NULL GROUP BY ALL
+                   HAVING sum(conversions) > 0 AND sum(spend) FILTER (
+                       WHERE day >= (SELECT max(day) FROM marts.events_daily) - ?) > 0)
                GROUP BY 1 ORDER BY 1""", [RECENT_DAYS - 1]).fetchall()
     return [SimulationRequest(campaign=c, budget={ch: 20.0 for ch in channels}, creative_refresh=True, audience=25)
             for c, channels in running]
+
+
+@flow(name="nothing")
+def nothing() -> None:
+    """Prefect's own cost of a flow run on the temporary server: the floor under every request's wall time."""
 
 
 def main() -> None:
@@ -61,10 +72,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-simulate-")) / "data"
-    os.environ["PULSECAST_DATA_DIR"] = str(data_dir)
     started = time.perf_counter()
-    settings = world(data_dir, args.campaigns, args.events_per_day, args.days)
+    built = world(data_dir, args.campaigns, args.events_per_day, args.days)
     print(f"world ready in {time.perf_counter() - started:.0f} s ({data_dir})", file=sys.stderr)
+    # A copy of the warehouse without earlier requests, so the first request of each campaign is really cold.
+    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-simulate-run-")) / "data")
+    settings.ensure_dirs()
+    shutil.copy(built.warehouse, settings.warehouse)
+    with writer(settings, "bench: forgetting earlier requests") as con:
+        con.execute("DROP TABLE IF EXISTS ml.simulations")
+    os.environ["PULSECAST_DATA_DIR"] = str(settings.data_dir)
 
     from pulsecast.flows.simulate import simulate_what_if
     from pulsecast.ml.simulation_store import read
@@ -73,6 +90,12 @@ def main() -> None:
     started = time.perf_counter()
     simulate_what_if(asked[0].model_copy(update={"horizon": 7}))  # starts the temporary server; not timed below
     print(f"warm-up request (the temporary server's start included): {time.perf_counter() - started:.1f} s")
+    floor = []
+    for _ in range(3):
+        started = time.perf_counter()
+        nothing()
+        floor.append(time.perf_counter() - started)
+    print(f"a flow that does nothing, for comparison: {np.median(floor):.3f} s (median of 3)")
     rows = []
     for request in asked:
         timings = []

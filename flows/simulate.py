@@ -23,7 +23,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pulsecast.flows.artifacts import publish
 from pulsecast.flows.runners import fan_out
 from pulsecast.ml import simulation_store as store
-from pulsecast.ml.simulation import Inputs, Simulation, SimulationRequest, read_inputs, running_channels, simulate
+from pulsecast.ml.simulation import Inputs, Simulation, read_inputs, running_channels, simulate
+from pulsecast.ml.simulation_request import SimulationRequest
 from pulsecast.report import Report, Table
 from pulsecast.settings import Settings, get_settings
 from pulsecast.warehouse import WarehouseBusy, reader

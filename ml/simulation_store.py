@@ -21,7 +21,8 @@ import duckdb
 import pandas as pd
 
 from pulsecast.ml.outlook.store import ddl
-from pulsecast.ml.simulation import Inputs, Simulation, SimulationRequest, code_version
+from pulsecast.ml.simulation import Inputs, Simulation, code_version
+from pulsecast.ml.simulation_request import SimulationRequest
 from pulsecast.settings import Settings
 from pulsecast.warehouse import reader, writer
 

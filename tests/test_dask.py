@@ -18,7 +18,7 @@ from simulate_support import small_world
 
 from pulsecast.flows.runners import fan_out
 from pulsecast.ml.series import Metric
-from pulsecast.ml.simulation import SimulationRequest
+from pulsecast.ml.simulation_request import SimulationRequest
 from pulsecast.ml.training import MemberFit, TrainConfig
 from pulsecast.settings import Settings
 

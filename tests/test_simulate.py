@@ -20,7 +20,8 @@ from pulsecast.generator.dynamics import creative_age_factor, saturation_factor
 from pulsecast.generator.intervention import Intervention, SpendChange
 from pulsecast.generator.replay import baseline, replay
 from pulsecast.ml import levers
-from pulsecast.ml.simulation import Inputs, SimulationRequest, simulate
+from pulsecast.ml.simulation import Inputs, simulate
+from pulsecast.ml.simulation_request import SimulationRequest
 from pulsecast.settings import PROJECT_ROOT, Settings
 
 HORIZON = 28

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from pulsecast.cli.render import show
-from pulsecast.ml.simulation import SimulationRequest
+from pulsecast.ml.simulation_request import SimulationRequest
 from pulsecast.report import Report, Table
 from pulsecast.settings import get_settings
 
