@@ -302,3 +302,15 @@ def test_served_simulate_answers_the_cli_from_the_interactive_queue(
         request_id = re.search(r"Request (\S+?)\.\n", asked.stdout).group(1)
         run = local.client.read_flow_run(UUID(request_id))
         assert run.work_queue_name == "interactive" and run.state.is_completed(), "the worker ran it, not the CLI"
+
+
+def test_the_dbt_docs_declare_every_column_of_ml_simulations() -> None:
+    from pulsecast.ml.simulation_store import COLUMNS, TABLE
+
+    path = PROJECT_ROOT / "dbt_project" / "models" / "ml" / "_simulations_sources.yml"
+    (source,) = yaml.safe_load(path.read_text())["sources"]
+    (table,) = source["tables"]
+    assert (source["schema"], table["name"]) == ("ml", TABLE)
+    assert [(c["name"], c["data_type"], c["description"]) for c in table["columns"]] == [
+        (name, sql_type.lower(), text) for name, (sql_type, text) in COLUMNS.items()
+    ]
