@@ -4,11 +4,12 @@
    is never retried) and look its cache key up in `ml.simulations`;
 2. simulate the requests the cache cannot answer, one task each (on the Dask cluster when one is configured);
 3. record every request, computed or cached, in one write (retried: another writer may hold the warehouse);
-4. the totals as a markdown artifact.
+4. each request's status and median lift as a markdown artifact.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -124,7 +125,11 @@ def _report(records: list[store.Record]) -> Report:
         row = {"request_id": record.request_id, "campaign": record.request.campaign,
                "status": "failed" if record.error else "cached" if record.cached_from != record.request_id
                else "computed"}
-        rows.append(row | ({"error": record.error} if record.error else {}))
+        if record.error:
+            row["error"] = record.error
+        for total in json.loads(record.result["totals"]) if record.result else []:
+            row[f"{total['measure']}_lift_p50"] = total["lift_p50"]
+        rows.append(row)
     return Report(f"{len(records)} what-if simulation(s)",
                   ["Results in `ml.simulations`; read them with `pulsecast simulations [ID]`."],
-                  [Table("Requests", rows)])
+                  [Table("Requests (lift over the horizon, median)", rows)])

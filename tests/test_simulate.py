@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
 
 import numpy as np
 import pandas as pd
@@ -46,6 +49,12 @@ def world():
     })
     daily = daily[daily["spend"] > 0]
     return daily, baseline(CONFIG, cutoff, last)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def inputs_of(daily: pd.DataFrame, campaign: str, forecasts: pd.DataFrame = NO_FORECASTS) -> Inputs:
@@ -156,6 +165,18 @@ def test_bad_requests_are_refused_naming_what_exists(world):
         SimulationRequest(campaign="cmp-001", audience=-100)
 
 
+def test_only_a_busy_warehouse_is_worth_retrying_the_write() -> None:
+    from prefect.states import Failed
+
+    from pulsecast.flows.simulate import record
+    from pulsecast.warehouse import WarehouseBusy
+
+    retry = record.retry_condition_fn
+    assert record.retries == 3
+    assert retry(record, None, Failed(data=WarehouseBusy("the warehouse stayed locked")))
+    assert not retry(record, None, Failed(data=ValueError("unknown campaign 'x'")))
+
+
 @pytest.fixture(scope="module")
 def served(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A small world in the warehouse, the environment pointing at it for the module's tests."""
@@ -259,3 +280,37 @@ def test_the_simulate_deployments_sit_on_the_priority_queues_serve_creates(prefe
         queues = {q.name: q for q in client.read_work_queues(work_pool_name=POOL)}
     assert {name: (queues[name].priority, queues[name].concurrency_limit) for name in QUEUES} == QUEUES
     assert queues["interactive"].priority < queues["batch"].priority < queues["default"].priority
+
+
+@pytest.mark.slow
+def test_served_simulate_answers_the_cli_from_the_interactive_queue(
+    served: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make serve`'s machinery for real: server, pool, queues, deployments and a worker; `--wait` gets the answer."""
+    from pulsecast.flows.serve import local_prefect
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    with local_prefect(free_port()) as local, local.worker():
+        deployment = local.client.read_deployment_by_name("simulate/simulate")
+        assert (deployment.work_pool_name, deployment.work_queue_name) == ("pulsecast", "interactive")
+        assert "request" in deployment.parameter_openapi_schema["properties"], "a typed form in the UI"
+        queues = {q.name: q.priority for q in local.client.read_work_queues(work_pool_name="pulsecast")}
+        assert queues["interactive"] < queues["batch"] < queues["default"]
+        asked = pulsecast("simulate", "cmp-002", "--budget", "display=+30%", "--horizon", "4", "--wait",
+                          data_dir=served.data_dir, PREFECT_API_URL=local.env["PREFECT_API_URL"])
+        assert asked.returncode == 0, asked.stderr
+        request_id = re.search(r"Request (\S+?)\.\n", asked.stdout).group(1)
+        run = local.client.read_flow_run(UUID(request_id))
+        assert run.work_queue_name == "interactive" and run.state.is_completed(), "the worker ran it, not the CLI"
+
+
+def test_the_dbt_docs_declare_every_column_of_ml_simulations() -> None:
+    from pulsecast.ml.simulation_store import COLUMNS, TABLE
+
+    path = PROJECT_ROOT / "dbt_project" / "models" / "ml" / "_simulations_sources.yml"
+    (source,) = yaml.safe_load(path.read_text())["sources"]
+    (table,) = source["tables"]
+    assert (source["schema"], table["name"]) == ("ml", TABLE)
+    assert [(c["name"], c["data_type"], c["description"]) for c in table["columns"]] == [
+        (name, sql_type.lower(), text) for name, (sql_type, text) in COLUMNS.items()
+    ]
