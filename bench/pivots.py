@@ -1,8 +1,9 @@
 """Budget pivots in closed loop against the generated world's ground truth, beside the two habits they must beat.
 
 Per world seed: the world's history up to a cutoff is fitted (`ml/response.py`), and each policy moves every
-campaign's budget: `before` (the pivots without the optimiser's-curse correction: SHRINK = SPREAD = 1),
-`pivots` (`ml/pivots.py` as it is), `best ROAS` and `equal split` (`ml/pivot_baselines.py`). The world is
+campaign's budget: `before` (the pivots without the optimiser's-curse corrections: SHRINK = SPREAD = 1, POOL = 0),
+`uncorrected` (at this run's POOL, without SHRINK and SPREAD: for --calibrate), `pivots` (`ml/pivots.py` as it is;
+`pivots, any gain` without its minimum gain), `best ROAS` and `equal split` (`ml/pivot_baselines.py`). The world is
 replayed from the cutoff under each policy's moves at once (spend multipliers per line; common random numbers
 keep every campaign's effect its own) and under no change. Per campaign the lift is replay minus baseline in
 conversions over the horizon, both expected (the truth's expectation: what the move is worth) and realised (the
@@ -11,7 +12,7 @@ interval widened by the Poisson noise of the moved conversions) and with the tru
 the same bounds.
 
     PYTHONPATH=. python bench/pivots.py [--seeds 3 5 11 13 17] [--campaigns 30] [--events-per-day 100000]
-    PYTHONPATH=. python bench/pivots.py --calibrate --seeds 19 23 29   # SHRINK and SPREAD, on other worlds
+    PYTHONPATH=. python bench/pivots.py --calibrate --seeds 19 23 29 [--pool 0.5]  # SHRINK, SPREAD on other worlds
 """
 
 from __future__ import annotations
@@ -67,14 +68,14 @@ def intervention(pivots: list[Pivot]) -> Intervention:
 
 
 @contextmanager
-def uncorrected() -> Iterator[None]:
-    """The pivots as they were before the optimiser's-curse correction."""
-    kept = pivot_module.SHRINK, pivot_module.SPREAD
-    pivot_module.SHRINK = pivot_module.SPREAD = 1.0
+def constants(shrink: float, spread: float, pool: float) -> Iterator[None]:
+    """`ml.pivots` with other correction constants for the policies made inside."""
+    kept = pivot_module.SHRINK, pivot_module.SPREAD, pivot_module.POOL
+    pivot_module.SHRINK, pivot_module.SPREAD, pivot_module.POOL = shrink, spread, pool
     try:
         yield
     finally:
-        pivot_module.SHRINK, pivot_module.SPREAD = kept
+        pivot_module.SHRINK, pivot_module.SPREAD, pivot_module.POOL = kept
 
 
 def policies(frame: pd.DataFrame, future: Baseline, args: argparse.Namespace, seed: int,
@@ -88,9 +89,14 @@ def policies(frame: pd.DataFrame, future: Baseline, args: argparse.Namespace, se
         "best ROAS": lambda: baseline_pivots(best_roas_rule(historical_roas(frame)), "best ROAS", **options),
         "equal split": lambda: baseline_pivots(equal_split, "equal split", **options),
     }
-    with uncorrected():
-        out = {"before": recommend(**options)}
-    return out | {name: makers[name]() for name in names if name != "before"}
+    out = {}
+    if "before" in names:
+        with constants(1.0, 1.0, 0.0):
+            out["before"] = recommend(**options)
+    if "uncorrected" in names:
+        with constants(1.0, 1.0, pivot_module.POOL):
+            out["uncorrected"] = recommend(**options)
+    return out | {name: makers[name]() for name in names if name in makers}
 
 
 def closed_loop(seed: int, args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -148,10 +154,10 @@ def summary(table: pd.DataFrame) -> dict[str, float]:
 
 
 def calibration(table: pd.DataFrame) -> dict[str, float]:
-    """SHRINK and SPREAD from uncorrected pivots: the shrink that makes the expected lift's mean equal the
-    predicted median's (sum over sum: small predictions do not dominate), then the spread whose P10-P90 around
-    the shrunk median holds 80 % of the expected lifts."""
-    moved = table[(table["policy"] == "before") & table["moved"]]
+    """SHRINK and SPREAD from the uncorrected pivots (at this run's POOL): the shrink that makes the expected
+    lift's mean equal the predicted median's (sum over sum: small predictions do not dominate), then the spread
+    whose P10-P90 around the shrunk median holds 80 % of the expected lifts."""
+    moved = table[(table["policy"] == "uncorrected") & table["moved"]]
     shrink = moved["expected"].sum() / moved["p50"].sum()
     center, below, above = shrink * moved["p50"], shrink * (moved["p50"] - moved["p10"]), shrink * (
         moved["p90"] - moved["p50"])
@@ -171,10 +177,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--bound", type=float, default=0.3)
     parser.add_argument("--policies", nargs="+", default=["before", "pivots", "best ROAS", "equal split"])
+    parser.add_argument("--pool", type=float, default=pivot_module.POOL, help="the pooled-shape weight (POOL)")
     parser.add_argument("--calibrate", action="store_true", help="print SHRINK and SPREAD from these seeds")
     args = parser.parse_args()
+    pivot_module.POOL = args.pool
     if args.calibrate:
-        args.policies = ["before"]
+        args.policies = ["before", "uncorrected", "best ROAS"]
     tables, seconds = [], []
     for seed in args.seeds:
         started = time.perf_counter()
@@ -186,7 +194,7 @@ def main() -> None:
     steady = table["spend ratio"].between(1 / STEADY, STEADY)
     scores = {name: summary(table[table["policy"] == name]) for name in args.policies}
     scores |= {f"{name}, steady": summary(table[steady & (table["policy"] == name)]) for name in ("before", "pivots")
-               if name in args.policies}
+               if name in args.policies}  # fmt: skip
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.2f}".format):
         print(table.to_string(index=False))
         print()

@@ -14,7 +14,20 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from pulsecast.ml.pivots import BOUND, HORIZON_DAYS, MIN_GAIN, Kind, Line, Pivot, Split, active, check, outcome, ranked
+from pulsecast.ml.pivots import (
+    BOUND,
+    ELASTICITY_STEP,
+    HORIZON_DAYS,
+    MIN_GAIN,
+    Kind,
+    Line,
+    Pivot,
+    Split,
+    active,
+    check,
+    outcome,
+    ranked,
+)
 from pulsecast.ml.response import Curve
 
 SHIFT_SHARE = 0.2
@@ -23,15 +36,13 @@ MIN_RATIO = 1.25
 """The higher marginal return must be at least 1.25x the lower one (means over the bootstrap curves)..."""
 MIN_AGREEMENT = 0.8
 """...and higher under at least 80 % of the bootstrap curves: a gap the curves' own error cannot explain."""
-STEP = 0.01
-"""Relative spend step of the finite difference that measures a marginal return."""
 
 
 def marginal_returns(split: Split) -> np.ndarray:
     """[lines, samples] extra conversions over the horizon per extra USD spent, at the current spend."""
     base = split.per_line(np.ones(len(split.spend)))
-    bumped = split.per_line(np.ones(len(split.spend)) + STEP)
-    return (bumped - base) / (STEP * split.budget)[:, None]
+    bumped = split.per_line(np.ones(len(split.spend)) + ELASTICITY_STEP)
+    return (bumped - base) / (ELASTICITY_STEP * split.budget)[:, None]
 
 
 def recommend_shifts(curves: Mapping[Line, Curve], current: Mapping[Line, float],
@@ -63,6 +74,6 @@ def _shift(campaign_id: str, curves: Mapping[Line, Curve], current: Mapping[Line
     assumptions = (f"Moves {moved / days[low]:,.2f} USD/day from {keys[low][1]} to {keys[high][1]}: the next USD on "
                    f"{keys[high][1]} returns {ratio}x the conversions of one on {keys[low][1]} (higher under "
                    f"{agreement:.0%} of the bootstrap curves); other channels and the total unchanged, conversions "
-                   f"follow the fitted adstock + Hill curves; an alternative to the campaign's budget_reallocation, "
-                   f"not in addition to it.")
+                   f"follow the fitted adstock + Hill curves, pooled and shrunk as a reallocation's; an "
+                   f"alternative to the campaign's budget_reallocation, not in addition to it.")
     return outcome(Kind.channel_shift, campaign_id, keys, split, x, horizon, min_gain, assumptions)

@@ -121,7 +121,7 @@ def test_the_vectorised_split_is_the_curves_own_expectation():
     lines[1] = Curve("c1", "display", lines[1].params * [1, 1, 1.8, 2], lines[1].value_per_conversion,
                      lines[1].carry, lines[1].spend_range, lines[1].last_day)  # shape 1.8, decay 0.6
     spend, running, x = np.array([100.0, 60.0]), np.array([28.0, 10.0]), np.array([1.2, 0.7])
-    split = Split(lines, spend, running, 28)
+    split = Split(lines, spend, running, 28, pool=0.0)
     days = np.arange(28)
     plans = zip(lines, spend, x, running, strict=True)
     by_hand = sum(c.expected(s * m * (days < r)).sum(axis=1) for c, s, m, r in plans)
@@ -173,7 +173,7 @@ def test_a_channel_shift_appears_where_marginal_returns_differ_and_not_where_the
 
 def test_marginal_returns_are_the_slope_of_each_curve_per_usd():
     line = _curve("search", 40.0, 200.0, 100.0, spread=0.0)
-    split = Split([line], np.array([100.0]), np.array([28.0]), 28)
+    split = Split([line], np.array([100.0]), np.array([28.0]), 28, pool=0.0)
     slope = (line.expected(np.full(28, 100.5)).sum(axis=1) - line.expected(np.full(28, 99.5)).sum(axis=1)) / 28
     assert marginal_returns(split)[0] == pytest.approx(slope, rel=0.01)
 
@@ -203,3 +203,15 @@ def test_the_equal_split_moves_towards_the_mean_as_far_as_the_band_lets_at_the_s
     [pivot] = baseline_pivots(equal_split, "equal split", curves, current, bound=0.3)
     assert dict(zip(pivot.channels, pivot.recommended, strict=True)) == {
         "search": pytest.approx(expected[0], rel=1e-6), "social": pytest.approx(expected[1], rel=1e-6)}
+
+
+def test_pooled_marginal_returns_rank_lines_by_their_average_return():
+    """Fully pooled, each line's slope is its average return times the lines' mean elasticity: a line far below
+    saturation (its own curve nearly straight) and one near it rank by conversions per USD alone."""
+    straight, bent = _curve("search", 40.0, 5000.0, 100.0, spread=0.0), _curve("social", 10.0, 50.0, 100.0, spread=0.0)
+    split = Split([straight, bent], np.array([100.0, 100.0]), np.array([28.0, 28.0]), 28, pool=1.0)
+    average = split.per_line(np.ones(2)) / split.budget[:, None]
+    returns = marginal_returns(split)
+    assert returns[0] / returns[1] == pytest.approx(average[0] / average[1], rel=1e-6)
+    own = marginal_returns(Split([straight, bent], np.array([100.0, 100.0]), np.array([28.0, 28.0]), 28, pool=0.0))
+    assert own[0] / own[1] != pytest.approx(returns[0] / returns[1], rel=0.05), "pooling changed the basis"
