@@ -3,7 +3,8 @@
 Per world seed: the world's history up to a cutoff is fitted (`ml/response.py`), and each policy moves every
 campaign's budget: `before` (the pivots without the optimiser's-curse corrections: SHRINK = SPREAD = 1, POOL = 0),
 `uncorrected` (at this run's POOL, without SHRINK and SPREAD: for --calibrate), `pivots` (`ml/pivots.py` as it is;
-`pivots, any gain` without its minimum gain), `best ROAS` and `equal split` (`ml/pivot_baselines.py`). The world is
+`pivots, any gain` without its minimum gain; `brand pivots`, across each brand's campaigns, scored per brand
+against the optimum over all its lines), `best ROAS` and `equal split` (`ml/pivot_baselines.py`). The world is
 replayed from the cutoff under each policy's moves at once (spend multipliers per line; common random numbers
 keep every campaign's effect its own) and under no change. Per campaign the lift is replay minus baseline in
 conversions over the horizon, both expected (the truth's expectation: what the move is worth) and realised (the
@@ -33,7 +34,7 @@ from pulsecast.generator.optimum import true_optimum
 from pulsecast.generator.replay import Baseline, baseline, replay
 from pulsecast.ml import pivots as pivot_module
 from pulsecast.ml.pivot_baselines import baseline_pivots, best_roas_rule, equal_split, historical_roas
-from pulsecast.ml.pivots import Pivot, current_spend, recommend
+from pulsecast.ml.pivots import Pivot, current_spend, recommend, recommend_brands
 from pulsecast.ml.response import fit
 
 STEADY = 1.25
@@ -58,6 +59,12 @@ def running(future: Baseline) -> dict[str, int]:
     campaigns, days = future.world.campaigns, future.plan.days
     ends = np.minimum(campaigns.end, days[-1]) - days[0] + 1
     return dict(zip(campaigns.ids, np.clip(ends, 0, len(days)).astype(int).tolist(), strict=True))
+
+
+def brands(future: Baseline) -> dict[str, str]:
+    """Campaign -> brand id, as a planner knows them."""
+    world = future.world
+    return {c: world.brands.ids[b] for c, b in zip(world.campaigns.ids, world.campaigns.brand, strict=True)}
 
 
 def intervention(pivots: list[Pivot]) -> Intervention:
@@ -86,6 +93,7 @@ def policies(frame: pd.DataFrame, future: Baseline, args: argparse.Namespace, se
     makers: dict[str, Callable[[], list[Pivot]]] = {
         "pivots": lambda: recommend(**options),
         "pivots, any gain": lambda: recommend(**options, min_gain=0.0),
+        "brand pivots": lambda: recommend_brands(**options, brands=brands(future)),
         "best ROAS": lambda: baseline_pivots(best_roas_rule(historical_roas(frame)), "best ROAS", **options),
         "equal split": lambda: baseline_pivots(equal_split, "equal split", **options),
     }
@@ -111,18 +119,19 @@ def closed_loop(seed: int, args: argparse.Namespace) -> tuple[pd.DataFrame, dict
     for name, pivots in chosen.items():
         effect = replay(future, intervention(pivots)).minus(future.replay)
         for p in pivots:
-            lines = campaign_ids == p.campaign_id
+            campaigns = sorted({c for c, _ in p.lines})
+            lines = np.isin(campaign_ids, campaigns)
             if future.replay.expected.spend[:, lines].sum() == 0:
                 continue  # the campaign ended by the cutoff: nothing to pivot
-            if p.campaign_id not in optimal:
-                optimal[p.campaign_id] = true_optimum(future, [p.campaign_id], bound=args.bound).lift
+            if p.scope not in optimal:
+                optimal[p.scope] = true_optimum(future, campaigns, bound=args.bound).lift
             rows.append({
-                "seed": seed, "policy": name, "campaign": p.campaign_id, "channels": len(p.lines),
+                "seed": seed, "policy": name, "campaign": p.scope, "channels": len(p.lines),
                 "moved": p.moved, "p10": p.lift_p10, "p50": p.lift_p50, "p90": p.lift_p90, "noise": p.noise,
                 "confidence": p.confidence, "extrapolated": p.extrapolated,
                 "expected": effect.expected.conversions[:, lines].sum(),
                 "realised": effect.realised.conversions[:, lines].sum(),
-                "optimal": optimal[p.campaign_id],
+                "optimal": optimal[p.scope],
                 "conversions": future.replay.expected.conversions[:, lines].sum(),
                 "spend ratio": future.replay.expected.spend[:, lines].sum() / (p.current.sum() * args.horizon),
             })
