@@ -1,16 +1,16 @@
 """Budget pivots in closed loop against the generated world's ground truth, beside the two habits they must beat.
 
 Per world seed: the world's history up to a cutoff is fitted (`ml/response.py`), and each policy moves every
-campaign's budget: `before` (the pivots without the optimiser's-curse corrections: SHRINK = SPREAD = 1, POOL = 0),
-`uncorrected` (at this run's POOL, without SHRINK and SPREAD: for --calibrate), `pivots` (`ml/pivots.py` as it is;
-`pivots, any gain` without its minimum gain; `brand pivots`, across each brand's campaigns, scored per brand
-against the optimum over all its lines), `best ROAS` and `equal split` (`ml/pivot_baselines.py`). The world is
-replayed from the cutoff under each policy's moves at once (spend multipliers per line; common random numbers
-keep every campaign's effect its own) and under no change. Per campaign the lift is replay minus baseline in
-conversions over the horizon, both expected (the truth's expectation: what the move is worth) and realised (the
-counts, with the changed cells' noise), compared with the predicted P10 / P50 / P90 (for the realised lift, the
-interval widened by the Poisson noise of the moved conversions) and with the true optimum's expected lift under
-the same bounds.
+campaign's budget: `before` (the pivots without the optimiser's-curse corrections: SHRINK = SPREAD = 1,
+POOL = 0), `uncorrected` (at this run's POOL, without SHRINK and SPREAD: for --calibrate), `pivots`
+(`ml/pivots.py` as it is; `pivots, any gain` without its minimum gain; `brand pivots` across each brand's
+campaigns, scored per brand against the optimum over all its lines; `channel shifts`, `ml/channel_shift.py`),
+`best ROAS` and `equal split` (`ml/pivot_baselines.py`). The world is replayed from the cutoff under each
+policy's moves at once (spend multipliers per line; common random numbers keep every campaign's effect its own)
+and under no change. Per campaign the lift is replay minus baseline in conversions over the horizon, both
+expected (the truth's expectation: what the move is worth) and realised (the counts, with the changed cells'
+noise), compared with the predicted P10 / P50 / P90 (for the realised lift, the interval widened by the Poisson
+noise of the moved conversions) and with the true optimum's expected lift under the same bounds.
 
     PYTHONPATH=. python bench/pivots.py [--seeds 3 5 11 13 17] [--campaigns 30] [--events-per-day 100000]
     PYTHONPATH=. python bench/pivots.py --calibrate --seeds 19 23 29 [--pool 0.5]  # SHRINK, SPREAD on other worlds
@@ -33,6 +33,7 @@ from pulsecast.generator.intervention import Intervention, SpendChange
 from pulsecast.generator.optimum import true_optimum
 from pulsecast.generator.replay import Baseline, baseline, replay
 from pulsecast.ml import pivots as pivot_module
+from pulsecast.ml.channel_shift import recommend_shifts
 from pulsecast.ml.pivot_baselines import baseline_pivots, best_roas_rule, equal_split, historical_roas
 from pulsecast.ml.pivots import Pivot, current_spend, recommend, recommend_brands
 from pulsecast.ml.response import fit
@@ -94,6 +95,7 @@ def policies(frame: pd.DataFrame, future: Baseline, args: argparse.Namespace, se
         "pivots": lambda: recommend(**options),
         "pivots, any gain": lambda: recommend(**options, min_gain=0.0),
         "brand pivots": lambda: recommend_brands(**options, brands=brands(future)),
+        "channel shifts": lambda: recommend_shifts(**options),
         "best ROAS": lambda: baseline_pivots(best_roas_rule(historical_roas(frame)), "best ROAS", **options),
         "equal split": lambda: baseline_pivots(equal_split, "equal split", **options),
     }
