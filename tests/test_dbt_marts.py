@@ -48,7 +48,7 @@ MARTS = (
     "campaign_activity_feed", "campaign_pacing", "audience_heatmap", "sessions", "viewing_patterns",
     "topic_leaderboard", "topic_monthly", "publisher_metrics", "publisher_relationships", "campaign_reach_daily",
     "campaign_vs_benchmark", "forecast_vs_actual", "campaign_outlook", "campaign_scenarios", "campaign_risks",
-    "campaign_insights", "creative_daily",
+    "campaign_insights", "campaign_pivots", "creative_daily",
 )  # fmt: skip
 """The marts the read API and the dashboards name."""
 
@@ -58,6 +58,7 @@ EMPTY_HERE = {
     "marts.campaign_scenarios",
     "marts.campaign_risks",
     "marts.campaign_insights",
+    "marts.campaign_pivots",
 }
 """Empty in this world: the as_of hour has no impressions; nothing was trained or decided (tests/test_train_flow.py
 and tests/test_decide.py fill them)."""
