@@ -1,10 +1,11 @@
 """The micro-batch path: `refresh` after each batch keeps every published table equal to a full rebuild, shares
 what did not change, removes what no kept snapshot names, and readers never see a mix of two snapshots.
 
-The small generated world of tests/test_dbt_marts.py is ingested without its last day; `refresh` publishes it. Then three micro-batches, each
-refreshed: a held-back file; another with late copies, exact re-sends and a session bridge (as in
-tests/test_dbt_marts.py) and a campaigns file that renames a campaign; the last held-back files. Finally
-`build --full-refresh` rebuilds everything and its snapshot must equal the last refresh's, table by table.
+The small generated world of tests/test_dbt_marts.py is ingested without its last day; `refresh` publishes it
+(a full build: nothing was published). Then three micro-batches, each refreshed: a held-back file; another with
+late copies, exact re-sends and a session bridge (as in tests/test_dbt_marts.py) and a campaigns file that
+renames a campaign; the last held-back files. Finally `build --full-refresh` rebuilds everything and its snapshot
+must equal the last refresh's, table by table.
 """
 
 from __future__ import annotations
