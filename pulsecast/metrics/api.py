@@ -353,8 +353,12 @@ class Metrics:
     def sql(self, query: str) -> Answer:
         """An analyst's own read-only SQL over the published marts (tables named without a schema).
 
-        The snapshot is opened read-only, so a statement that writes fails and the warehouse is never touched."""
+        Only reading statements run (the reader's own in-memory database holds the views over the snapshot's
+        files, which are attached read-only), so the snapshot and the warehouse are never touched."""
         try:
+            kinds = {statement.type for statement in self._connection().extract_statements(query)}
+            if not kinds <= {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}:
+                raise UnknownName("the query failed: only SELECT statements (and EXPLAIN) read the published marts")
             return self._answer("your query", query, [])
         except duckdb.Error as error:
             raise UnknownName(f"the query failed: {str(error).splitlines()[0]}") from None
