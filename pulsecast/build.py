@@ -161,7 +161,8 @@ def build(
 def refresh(settings: Settings, runner: DbtRunner | None = None, target: Path = DEFAULT_TARGET) -> BuildResult:
     """The micro-batch path, for the live loop: refresh the models downstream of what was loaded since the last
     publish (events, dimensions), then publish the tables that changed. No data tests (the daily `build` runs
-    them) and no debug log unless a node fails. Nothing loaded since: nothing runs, the snapshot stays.
+    them) and no debug log unless a node fails. Nothing loaded since: nothing runs, the snapshot stays. One dbt
+    thread: DuckDB already spreads each statement over the cores, and two nodes at once only contend for them.
 
     Every mart stays equal to a full rebuild: the incremental models follow load time whatever the events'
     lateness, and the small all-time marts downstream are recomputed whole."""
@@ -173,7 +174,7 @@ def refresh(settings: Settings, runner: DbtRunner | None = None, target: Path = 
         sources = loaded_sources(settings, since)
         if not sources:
             return BuildResult("refresh: nothing new", [], [], snapshot.current(settings), {})
-        command = ["run", "--select", *(f"source:pulsecast.raw.{source}+" for source in sources)]
+        command = ["run", "--threads", "1", "--select", *(f"source:pulsecast.raw.{source}+" for source in sources)]
         started = time.perf_counter()
         try:
             outcome = _invoke(settings, command, runner or warm_runner(target), target, file_log=False)
