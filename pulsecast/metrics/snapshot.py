@@ -51,7 +51,9 @@ SPLIT = {
 }
 """The tables that grow with history, by the time column they are split on: everything before the cutoff in a
 `base` file, the rest in a `recent` file. Each has `last_loaded_at` (the newest load among the events a row
-counts), which tells whether the base changed."""
+counts) and no attribute of a dimension (a renamed campaign changes none of their rows), so the base's row
+count and newest `last_loaded_at` tell whether it changed: a replaced or merged row is newer, a removed one
+changes the count."""
 
 RECENT_DAYS = 7
 """A full publish puts the cutoff this many days before the table's newest row: late events newer than that
