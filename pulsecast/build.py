@@ -115,16 +115,23 @@ def build(
     runner: DbtRunner | None = None,
     target: Path = DEFAULT_TARGET,
     select: Sequence[str] = (),
+    tests: bool = True,
 ) -> BuildResult:
     """Build and test every dbt model (or only `select`, dbt's node selection), then publish the marts for
     readers (not if anything failed): a selective build, e.g. of the forecast mart right after training wrote
     new forecasts, still publishes every mart.
 
-    `retry_failed` re-runs only what failed in the previous invocation on the same target."""
+    `retry_failed` re-runs only what failed in the previous invocation on the same target. `tests=False` builds
+    without the data and unit tests: the live loop's micro-batches, which the daily build's full check follows."""
     if retry_failed:
         command = ["retry"]
     else:
-        command = ["build", *(["--full-refresh"] if full_refresh else []), *(["--select", *select] if select else [])]
+        command = [
+            "build",
+            *(["--full-refresh"] if full_refresh else []),
+            *(["--select", *select] if select else []),
+            *([] if tests else ["--exclude-resource-type", "test", "unit_test"]),
+        ]
     with writer_lock(settings, f"build: dbt {' '.join(command)}"):  # held from dbt through the publish
         outcome = _invoke(settings, command, runner, target)
         run_results = json.loads((target / "run_results.json").read_text())
