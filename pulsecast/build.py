@@ -122,7 +122,7 @@ def build(
     new forecasts, still publishes every mart.
 
     `retry_failed` re-runs only what failed in the previous invocation on the same target. `tests=False` builds
-    without the data and unit tests: the live loop's micro-batches, which the daily build's full check follows."""
+    without the data and unit tests (`refresh`)."""
     if retry_failed:
         command = ["retry"]
     else:
@@ -142,6 +142,12 @@ def build(
         for r in outcome.result or []
     ]
     return BuildResult(" ".join(command), nodes, changes, published, run_results)
+
+
+def refresh(settings: Settings, runner: DbtRunner | None = None, target: Path = DEFAULT_TARGET) -> BuildResult:
+    """The micro-batch path, for the live loop: every model without the data and unit tests, then published. The
+    tests check every mart in full; the daily build runs them rather than each micro-batch."""
+    return build(settings, runner=runner, target=target, tests=False)
 
 
 def generate_docs(settings: Settings, runner: DbtRunner | None = None) -> Path:

@@ -1,8 +1,7 @@
 """The live loop's step: what has landed made visible to readers, with no schedule or person in between.
 
-A micro-batch ingests every file in landing, rebuilds the marts incrementally and publishes a snapshot. The
-build leaves the data and unit tests to the daily build: they check every mart in full, which a micro-batch
-would pay for once a minute while changing only a few partitions. Whether a batch is due is decided from what
+A micro-batch ingests every file in landing, refreshes the marts incrementally and publishes a snapshot
+(`build.refresh`: no data tests, the daily build runs them). Whether a batch is due is decided from what
 readers can see (`freshness`), not from a memory of the previous batch, so a loop that starts after a crash,
 a pause or a stop finds the files still waiting and the loads a killed build never published, and catches up.
 """
@@ -13,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pulsecast.build import BuildResult, DbtRunner, build
+from pulsecast.build import BuildResult, DbtRunner, refresh
 from pulsecast.ingest import RunSummary, ingest_run
 from pulsecast.metrics.freshness import Freshness, freshness
 from pulsecast.settings import Settings
@@ -46,7 +45,7 @@ def micro_batch(settings: Settings, runner: DbtRunner | None = None) -> MicroBat
     started = time.monotonic()
     ingested = ingest_run(settings)
     ingested_at = time.monotonic()
-    built = build(settings, runner=runner, tests=False) if freshness(settings).unpublished_since else None
+    built = refresh(settings, runner=runner) if freshness(settings).unpublished_since else None
     return MicroBatch(ingested, built, ingested_at - started, time.monotonic() - ingested_at)
 
 

@@ -55,6 +55,8 @@ pytestmark = pytest.mark.slow  # a dozen micro-batches and a full rebuild: about
 
 PULSECAST = str(Path(sys.executable).parent / "pulsecast")
 HELD_BACK_FILES = 4
+REFRESHING = ("build", "refresh")
+"""How the writer lock names its holder while dbt refreshes the marts (ingestion's runs say `ingest`)."""
 """The world's last day of 6-hour event files lands one file at a time, after the rest."""
 
 
@@ -171,7 +173,7 @@ def observed(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
             pointer_before_kill = (settings.snapshots / snapshot.POINTER).read_text()
             events_before_kill = snapshot.current_info(settings).events
             land(held_back[2], settings)
-            wait_for(lambda: settings.writer_lock.read_text().startswith("build:"), 120, "the refresh's dbt build")
+            wait_for(lambda: settings.writer_lock.read_text().startswith(REFRESHING), 120, "the refresh's dbt run")
         finally:
             first.kill()
         pointer_after_kill = (settings.snapshots / snapshot.POINTER).read_text()
