@@ -16,8 +16,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -252,24 +250,9 @@ def _published(
 
 
 def generate_docs(settings: Settings, runner: DbtRunner | None = None) -> Path:
-    """`dbt docs generate`: the site with the warehouse's catalog, for `dbt docs serve` (offline)."""
+    """`dbt docs generate`: the site with the warehouse's catalog, which `pulsecast docs` serves (offline)."""
     run_dbt(settings, "docs", "generate", runner=runner)
     return DEFAULT_TARGET / "index.html"
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    """Static files without an access-log line on the terminal for every page and asset the browser asks for."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def serve_docs(port: int) -> None:
-    """The generated site on 127.0.0.1 until interrupted. It is static files: no warehouse, no lock, and no
-    `dbt docs serve`, whose Ctrl-C ends in a logged stack trace."""
-    handler = partial(_QuietHandler, directory=str(DEFAULT_TARGET))
-    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        server.serve_forever()
 
 
 def incremental_changes(settings: Settings, invocation_id: str) -> list[IncrementalChange]:

@@ -170,12 +170,13 @@ def serve(port: int = typer.Option(4200, help="Port of the Prefect server and UI
 @app.command()
 def docs(port: int = typer.Option(8080, help="Port of the docs site on 127.0.0.1.")) -> None:
     """Generate the dbt docs from the warehouse and serve them on 127.0.0.1 (works offline)."""
-    from pulsecast.build import generate_docs, serve_docs
+    from pulsecast.build import DEFAULT_TARGET, generate_docs
+    from pulsecast.site import serve_static
 
     generate_docs(get_settings())
     console.print(f"dbt docs on http://127.0.0.1:{port} (Ctrl-C stops)")
     with suppress(KeyboardInterrupt):
-        serve_docs(port)
+        serve_static(DEFAULT_TARGET, port)
 
 
 @app.command("data-docs")
