@@ -26,6 +26,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 
 from pulsecast.build import build
 from pulsecast.flows.artifacts import publish
+from pulsecast.flows.console import quiet_prefect_console
 from pulsecast.flows.runners import fan_out
 from pulsecast.flows.transform import prefect_runner
 from pulsecast.ml import outputs
@@ -115,7 +116,11 @@ def write_forecasts(
     return outputs.write_training(settings, ensemble, df, forecasts, stamp)
 
 
-@flow(name="train", log_prints=True, task_runner=fan_out(ProcessPoolTaskRunner(max_workers=2)))
+# Each worker process quiets its own console as the CLI does: the task runs in it log there, not through the CLI's.
+WORKERS = ProcessPoolTaskRunner(max_workers=2, initializer=quiet_prefect_console)
+
+
+@flow(name="train", log_prints=True, task_runner=fan_out(WORKERS))
 def train(config: TrainConfig = TrainConfig()) -> dict[str, str]:
     """Score past forecasts, then backtest, fit, register and write forecasts for every metric, and publish
     them beside their actuals (`marts.forecast_vs_actual`).

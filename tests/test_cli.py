@@ -87,7 +87,7 @@ def test_bad_option_values_are_refused(tmp_path: Path) -> None:
 def test_routine_task_lines_stay_off_the_terminal() -> None:
     from logging import ERROR, INFO, LogRecord
 
-    from pulsecast.cli.quiet import _not_task_progress as shown
+    from pulsecast.flows.console import _not_task_progress as shown
 
     def line(message: str, level: int = INFO, logger: str = "prefect.task_runs") -> LogRecord:
         return LogRecord(logger, level, __file__, 0, message, None, None)

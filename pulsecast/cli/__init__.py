@@ -21,10 +21,11 @@ from pulsecast.cli.detect import detect_csv
 from pulsecast.cli.metrics import app as metrics_app
 from pulsecast.cli.metrics import sql
 from pulsecast.cli.outlook import decide, outlook
-from pulsecast.cli.quiet import debugging, print_error, quiet_prefect_console
+from pulsecast.cli.quiet import print_error
 from pulsecast.cli.render import show
 from pulsecast.cli.simulate import simulate, simulations
 from pulsecast.contract import FileFormat
+from pulsecast.flows.console import debugging, quiet_prefect_console
 from pulsecast.generator import GenerationMode, WorldConfig
 from pulsecast.metrics.freshness import freshness
 from pulsecast.ml.series import Metric

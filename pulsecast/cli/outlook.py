@@ -31,7 +31,7 @@ def decide(
     llm: bool = typer.Option(True, "--llm/--no-llm", help=DecideConfig.model_fields["llm"].description),
 ) -> None:
     """Scenarios, goal odds, risks, market and benchmark position, insights and pivots (Prefect flow `decide`)."""
-    from pulsecast.cli.quiet import quiet_prefect_console
+    from pulsecast.flows.console import quiet_prefect_console
     from pulsecast.flows.decide import decide as decide_flow
     from pulsecast.flows.recorded import run_recorded
 

@@ -66,7 +66,7 @@ def simulate(
         raise typer.BadParameter("; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
         )) from None
-    from pulsecast.cli.quiet import quiet_prefect_console
+    from pulsecast.flows.console import quiet_prefect_console
 
     quiet_prefect_console()
     request_id = _submitted(request, wait)
