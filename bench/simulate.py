@@ -3,9 +3,12 @@
 A generated world is ingested and built (or an existing data folder reused) and its warehouse copied (no
 earlier requests); then for each campaign one request
 (every running channel with conversions +20 %, a creative refresh, the audience +25 %, 28 days) runs through the
-`simulate` flow twice on Prefect's temporary server, as `pulsecast simulate` runs it without a served deployment.
-Reported per request: the flow call's wall time (Prefect's run bookkeeping included; a flow that does nothing
-is timed beside it) and the seconds the flow recorded for reading the inputs and for computing.
+`simulate` flow twice on Prefect's temporary server, as `pulsecast simulate` ran it before it looked requests up
+itself, then once more as `pulsecast simulate` in a subprocess, which answers the repeat from the cache without a
+flow. Reported per request: the flow calls' wall time (Prefect's run bookkeeping included; a flow that does
+nothing is timed beside it), the seconds the flow recorded for reading the inputs and for computing, the CLI
+repeat's wall time (the process's start and imports included) and the look-up it recorded; and once, a new
+request through the CLI (a miss: the temporary server's start and the flow).
 
     PYTHONPATH=. python bench/simulate.py [--data-dir DIR] [--campaigns 8] [--events-per-day 20000] [--days 60]
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +61,29 @@ def requests(settings: Settings) -> list:
                GROUP BY 1 ORDER BY 1""", [RECENT_DAYS - 1]).fetchall()
     return [SimulationRequest(campaign=c, budget={ch: 20.0 for ch in channels}, creative_refresh=True, audience=25)
             for c, channels in running]
+
+
+def command(request) -> list[str]:
+    """The `pulsecast simulate` command line asking `request`."""
+    budget = [arg for channel, change in request.budget.items() for arg in ("--budget", f"{channel}={change:+g}%")]
+    return [str(Path(sys.executable).parent / "pulsecast"), "simulate", request.campaign, *budget,
+            *["--creative-refresh"] * request.creative_refresh, "--audience", f"{request.audience:+g}%",
+            "--horizon", str(request.horizon)]
+
+
+def through_cli(request, settings: Settings) -> tuple[float, pd.Series]:
+    """`pulsecast simulate` for `request` as a user runs it, without a Prefect server: its wall time and the row
+    it recorded."""
+    from pulsecast.ml.simulation_store import read
+
+    environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"COLUMNS": "200"}
+    started = time.perf_counter()
+    done = subprocess.run(command(request), env=environment, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr)
+    newest = read(settings, limit=1).iloc[0]
+    return wall, newest
 
 
 @flow(name="nothing")
@@ -110,15 +137,24 @@ def main() -> None:
             timings.append((wall, row["read_seconds"], row["compute_seconds"], bool(row["cache_hit"])))
         if len(timings) == 2:
             (cold, read_s, compute_s, _), (warm, warm_read, _, hit) = timings
+            cli, row = through_cli(request, settings)
             rows.append({"campaign": request.campaign, "channels": len(request.budget), "cold_s": cold,
-                         "cold_read_s": read_s, "cold_compute_s": compute_s, "cached_s": warm,
-                         "cached_read_s": warm_read, "cache_hit": hit})
+                         "cold_read_s": read_s, "cold_compute_s": compute_s, "cached_flow_s": warm,
+                         "cached_read_s": warm_read, "cached_cli_s": cli, "cli_look_up_s": row["read_seconds"],
+                         "cache_hit": hit and bool(row["cache_hit"])})
     table = pd.DataFrame(rows)
     print(table.round(3).to_string(index=False))
     numeric = table.drop(columns=["campaign", "cache_hit"])
     print("median:", ", ".join(f"{k} {v:.3f}" for k, v in numeric.median().items()))
-    print(f"cache hits on repeat: {int(table['cache_hit'].sum())}/{len(table)}; "
-          f"cold / cached wall time: {np.median(table['cold_s'] / table['cached_s']):.1f}x (median)")
+    print(f"cache hits on repeat (flow and CLI): {int(table['cache_hit'].sum())}/{len(table)}; cold / cached "
+          f"flow call: {np.median(table['cold_s'] / table['cached_flow_s']):.1f}x (median)")
+    started = time.perf_counter()
+    subprocess.run([command(asked[0])[0], "--help"], capture_output=True, check=True)
+    print(f"`pulsecast --help` (the CLI's start and imports alone): {time.perf_counter() - started:.2f} s")
+    wall, row = through_cli(asked[0].model_copy(update={"horizon": 27}), settings)
+    print(f"a new request through the CLI (a miss: the temporary server's start, the flow): {wall:.1f} s "
+          f"(cache hit {bool(row['cache_hit'])}, computing {row['compute_seconds']:.2f} s); through the CLI, miss / "
+          f"hit: {wall / table['cached_cli_s'].median():.1f}x")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
 
 from prefect import Task, flow, task
 from prefect.cache_policies import NO_CACHE
@@ -24,15 +23,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pulsecast.flows.artifacts import publish
 from pulsecast.flows.runners import fan_out
 from pulsecast.ml import simulation_store as store
-from pulsecast.ml.simulation import Inputs, Simulation, read_inputs, running_channels, simulate
+from pulsecast.ml.simulation import Inputs, Simulation, simulate
 from pulsecast.ml.simulation_request import SimulationRequest
 from pulsecast.report import Report, Table
 from pulsecast.settings import Settings, get_settings
 from pulsecast.warehouse import WarehouseBusy, reader
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _warehouse_busy(task: Task, task_run: TaskRun, state: State) -> bool:
@@ -47,16 +42,13 @@ def _warehouse_busy(task: Task, task_run: TaskRun, state: State) -> bool:
 
 
 @task(name="read-request", task_run_name="read {request.campaign}", cache_policy=NO_CACHE)
-def read_request(settings: Settings, request: SimulationRequest) -> tuple[Inputs, str, tuple | None, float]:
+def read_request(settings: Settings, request: SimulationRequest) -> tuple[Inputs, str, store.Hit | None, float]:
     """The request's inputs, checked; its cache key and the cached result if any; the seconds it took."""
     started = time.perf_counter()
     if not settings.warehouse.exists():
         raise ValueError(f"no warehouse at {settings.warehouse}: run `pulsecast run` first")
     with reader(settings) as con:
-        inputs = read_inputs(con, request.campaign)
-        running_channels(request, inputs)
-        key = store.cache_key(request, inputs)
-        hit = store.cached(con, key)
+        inputs, key, hit = store.look_up(con, request)
     return inputs, key, hit, time.perf_counter() - started
 
 
@@ -88,27 +80,26 @@ def simulate_requests(requests: list[SimulationRequest], ids: list[str]) -> list
     """Every request simulated (or served from the cache) and recorded under its id. A bad request is recorded
     as failed beside the others, and the run fails once they are all recorded."""
     settings = get_settings()
-    created = _now()
+    created = store.now()
     records: dict[int, store.Record] = {}
     pending: dict[int, tuple[PrefectFuture, str, float]] = {}
     for i, request in enumerate(requests):
         try:
             inputs, key, hit, read_s = read_request(settings, request)
         except ValueError as error:
-            records[i] = store.Record(ids[i], request, None, created, _now(), 0.0, error=str(error))
+            records[i] = store.Record(ids[i], request, None, created, store.now(), 0.0, error=str(error))
             continue
         if hit is not None:
-            origin, result = hit
-            records[i] = store.Record(ids[i], request, key, created, _now(), read_s, result=result, cached_from=origin)
+            records[i] = store.served_from_cache(ids[i], request, key, hit, created, read_s)
         else:
             pending[i] = (simulate_campaign.submit(request, inputs), key, read_s)
     for i, (future, key, read_s) in pending.items():
         try:
             simulation, compute_s = future.result()
         except ValueError as error:
-            records[i] = store.Record(ids[i], requests[i], key, created, _now(), read_s, error=str(error))
+            records[i] = store.Record(ids[i], requests[i], key, created, store.now(), read_s, error=str(error))
             continue
-        records[i] = store.Record(ids[i], requests[i], key, created, _now(), read_s, compute_s,
+        records[i] = store.Record(ids[i], requests[i], key, created, store.now(), read_s, compute_s,
                                   store.as_result(simulation), cached_from=ids[i])
     ordered = [records[i] for i in range(len(requests))]
     record(settings, ordered)

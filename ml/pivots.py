@@ -68,8 +68,10 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Pivot:
-    """One recommended budget move over some lines. Spend in USD per day per line; lift in conversions over the
-    horizon, recommended minus current, with quantiles over the bootstrap curves."""
+    """One recommended move. Budget kinds: spend in USD per day per line, lift in conversions over the horizon,
+    recommended minus current, with quantiles over the bootstrap curves. The creative and audience kinds
+    (`ml/lever_pivots.py`) move no spend (no lines): their lift is in `measure` (clicks), counted in the
+    ranking at `conversions_per_unit`, and `words` says what is done now and what to do instead."""
 
     kind: Kind
     scope: str  # the campaign id, or the brand id of a brand-wide reallocation
@@ -77,7 +79,7 @@ class Pivot:
     current: np.ndarray
     recommended: np.ndarray
     horizon: int
-    conversions: float  # expected over the horizon at the current split (median over the bootstrap curves)
+    conversions: float | None  # expected over the horizon at the current split (median over the bootstrap curves)
     lift_p10: float
     lift_p50: float
     lift_p90: float
@@ -85,11 +87,14 @@ class Pivot:
     extrapolated: bool  # some recommended spend outside the line's observed range
     assumptions: str
     noise: float = 0.0  # sd of the Poisson noise a counted lift adds to the expected one
+    measure: str = "conversions"  # what the lift counts
+    conversions_per_unit: float = 1.0  # what the ranking counts one unit of the measure as, in conversions
+    words: tuple[str, str] | None = None  # now and instead, in words, for kinds that move no spend
 
     @property
     def impact(self) -> float:
-        """What the ranking orders by: predicted median lift x confidence."""
-        return self.lift_p50 * self.confidence
+        """What the ranking orders by: predicted median lift x confidence, in conversions."""
+        return self.lift_p50 * self.confidence * self.conversions_per_unit
 
     @property
     def moved(self) -> bool:
@@ -97,8 +102,9 @@ class Pivot:
 
     @property
     def campaign_id(self) -> str | None:
-        """The campaign when all lines belong to one (None for a move across a brand's campaigns)."""
-        campaigns = {c for c, _ in self.lines}
+        """The campaign when all lines belong to one (None for a move across a brand's campaigns); the scope
+        of a kind that moves no spend."""
+        campaigns = {c for c, _ in self.lines} or {self.scope}
         return campaigns.pop() if len(campaigns) == 1 else None
 
     @property

@@ -14,15 +14,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from pulsecast.ml.outlook.store import ddl
-from pulsecast.ml.simulation import Inputs, Simulation, code_version
+from pulsecast.ml.simulation import Inputs, Simulation, code_version, read_inputs, running_channels
 from pulsecast.ml.simulation_request import SimulationRequest
+from pulsecast.ml.table_ddl import ddl
 from pulsecast.settings import Settings
 from pulsecast.warehouse import reader, writer
 
@@ -46,6 +46,15 @@ COLUMNS: Mapping[str, tuple[str, str]] = {
     "finished_at": ("TIMESTAMP", "When its result was ready (UTC)."),
 }
 TABLE = "simulations"
+
+
+Hit = tuple[str, dict[str, str]]
+"""A cached answer: the request that computed it, and its result."""
+
+
+def now() -> datetime:
+    """UTC now, naive, as the table stores it."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def cache_key(request: SimulationRequest, inputs: Inputs) -> str:
@@ -90,12 +99,29 @@ def as_result(simulation: Simulation) -> dict[str, str]:
     }
 
 
+def look_up(con: duckdb.DuckDBPyConnection, request: SimulationRequest) -> tuple[Inputs, str, Hit | None]:
+    """What every request asks first (the flow, and the CLI before it starts one): its inputs, checked (a bad
+    request raises ValueError naming what exists), its cache key, and the cached answer if any."""
+    inputs = read_inputs(con, request.campaign)
+    running_channels(request, inputs)
+    key = cache_key(request, inputs)
+    return inputs, key, cached(con, key)
+
+
+def served_from_cache(request_id: str, request: SimulationRequest, key: str, hit: Hit, created: datetime,
+                      read_seconds: float) -> Record:
+    """The row of a request answered by an earlier one's result: a cache hit pointing at the request that
+    computed it."""
+    origin, result = hit
+    return Record(request_id, request, key, created, now(), read_seconds, result=result, cached_from=origin)
+
+
 def exists(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' "
                             "AND table_name = ?", [TABLE]).fetchall()[0][0])
 
 
-def cached(con: duckdb.DuckDBPyConnection, key: str) -> tuple[str, dict[str, str]] | None:
+def cached(con: duckdb.DuckDBPyConnection, key: str) -> Hit | None:
     """The request that computed the newest completed result with this key, and that result."""
     if not exists(con):
         return None

@@ -24,6 +24,10 @@ from pulsecast.warehouse import reader
 
 pytestmark = pytest.mark.slow
 
+BUDGET_KINDS = ("budget_reallocation", "channel_shift")
+LEVER_KINDS = {"creative_refresh": "creative_fatigue", "audience_expansion": "audience_fatigue"}
+"""Each lever pivot's kind and the open risk that calls for it."""
+
 WORLD = WorldConfig(seed=1, days=60, campaigns=4, events_per_day=3_000, end=datetime(2026, 10, 20, 9))
 """Seed 1: three campaigns spend on two or three channels with conversions, so budget pivots have curves."""
 TRAINING = TrainConfig(
@@ -106,21 +110,38 @@ def assert_pivots(settings: Settings) -> None:
     pivots = table(settings, """SELECT pivot_id, rank, kind, level, impact, lift_p10, lift_p50, lift_p90,
                                        response_run_id FROM ml.pivots ORDER BY rank""")
     assert pivots, "the small world has campaigns with two channels or more: some budget move pays"
-    assert {kind for _, _, kind, *_ in pivots} <= {"budget_reallocation", "channel_shift"}
+    budget = [p for p in pivots if p[2] in BUDGET_KINDS]
+    assert budget and {kind for _, _, kind, *_ in pivots} <= {*BUDGET_KINDS, *LEVER_KINDS}
     assert [rank for _, rank, *_ in pivots] == list(range(1, len(pivots) + 1))
     impacts = [impact for *_, impact, _, _, _, _ in pivots]
     assert impacts == sorted(impacts, reverse=True)
     assert all(p10 <= p50 <= p90 for *_, p10, p50, p90, _ in pivots)
     moves = table(settings, """SELECT pivot_id, sum(current_spend), sum(recommended_spend),
                                       bool_and(abs(change) <= 0.3 + 1e-6) FROM ml.pivot_moves GROUP BY 1""")
-    assert {m[0] for m in moves} == {p[0] for p in pivots}
+    assert {m[0] for m in moves} == {p[0] for p in budget}, "only the budget kinds move spend"
     assert all(bounded for *_, bounded in moves)
     within = [m for m in moves if m[0].startswith("budget_reallocation/cmp") or m[0].startswith("channel_shift")]
     assert all(abs(now - then) < 1e-6 * now for _, now, then, _ in within), "a campaign's daily total is kept"
-    [(run_id,)] = {(p[-1],) for p in pivots}
+    [(run_id,)] = {(p[-1],) for p in budget}
     assert MlflowClient(settings.mlflow_uri).get_run(run_id).data.params["lines"] != "0"
     outlook = table(settings, "SELECT sum(pivots), count(top_pivot) FROM marts.campaign_outlook")[0]
     assert outlook[0] >= 1 and outlook[1] >= 1
+    assert_lever_pivots(settings)
+
+
+def assert_lever_pivots(settings: Settings) -> None:
+    """A creative refresh or audience expansion exactly where this run left the matching fatigue open: in clicks,
+    without moves, shown in campaign_pivots."""
+    levers = table(settings, """SELECT campaign_id, kind, measure, lift_p50 FROM ml.pivots
+                                WHERE kind IN ('creative_refresh', 'audience_expansion')""")
+    opened = table(settings, """SELECT DISTINCT campaign_id, risk_type FROM ml.risks WHERE status = 'open'
+                                AND risk_type IN ('creative_fatigue', 'audience_fatigue')""")
+    assert levers, "the small world has creative fatigue open (seed 1: two campaigns): a refresh is recommended"
+    assert {(c, LEVER_KINDS[kind]) for c, kind, *_ in levers} <= set(opened), "no lever pivot without its risk"
+    assert all(measure == "clicks" and lift > 0 for *_, measure, lift in levers)
+    shown = table(settings, """SELECT count(*), count(channel) FROM marts.campaign_pivots
+                               WHERE kind IN ('creative_refresh', 'audience_expansion')""")[0]
+    assert shown == (len(levers), 0)
 
 
 def test_decide_for_one_campaign_and_bad_requests(trained: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

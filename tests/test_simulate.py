@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from cli_support import pulsecast
+from levers_support import planted
 from pydantic import ValidationError
 from simulate_support import small_world
 
@@ -107,23 +108,6 @@ def test_an_empty_what_if_is_the_baseline_and_the_forecast_is_the_baseline_where
     assert 45 < trajectory["conversions_p90"].head(5).mean() < 53, "the forecast's own P90, 50"
     assert (trajectory["conversions_p50"].tail(5) < 20).all(), "then the curves' own expectation"
     assert (trajectory["spend"] == trajectory["spend_current"]).all()
-
-
-def planted(rate: float, spread: float, days: int = 80, seed: int = 1) -> pd.DataFrame:
-    """Creative days of one campaign whose CTR follows the world's laws: three creatives launched 25 days apart
-    decay with age at `rate` (towards the world's floor), all of them with the audience's `spread`."""
-    rng = np.random.default_rng(seed)
-    rows, shown = [], 0.0
-    for day in range(days):
-        live = [c for c in range(3) if day >= 25 * c]
-        for c in live:
-            impressions = rng.poisson(6000 / len(live))
-            ctr = 0.01 * float(creative_age_factor(np.array(day - 25 * c), np.array(1 / rate if rate else 1e9)))
-            ctr /= 1 + shown / 6000 * spread
-            rows.append(("c1", f"cr{c}", pd.Timestamp("2026-01-01") + pd.Timedelta(days=day), float(impressions),
-                         float(rng.poisson(impressions * ctr))))
-        shown += 6000
-    return pd.DataFrame(rows, columns=["campaign_id", "creative_id", "day", "impressions", "clicks"])
 
 
 def test_creative_refresh_and_audience_effects_are_positive_where_planted_and_nil_where_not():
@@ -253,6 +237,34 @@ def test_cli_simulates_here_without_a_deployment_and_reads_it_back(served: Setti
     unknown = pulsecast("simulate", "cmp-404", data_dir=served.data_dir, **server)
     assert unknown.returncode == 1
     assert unknown.stderr.strip().splitlines()[-1].startswith("error: unknown campaign 'cmp-404'; campaigns with")
+
+
+@pytest.mark.slow
+def test_cli_answers_a_repeat_from_the_cache_without_starting_a_flow(served: Settings) -> None:
+    """The CLI looks the request up under the flow's own key first: a repeat is recorded as a cache hit and shown,
+    and no flow run is created; a changed request still runs the flow."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    server = {"PREFECT_API_URL": str(get_current_settings().api.url)}
+    asked = ("simulate", "cmp-002", "--budget", "display=+10%", "--creative-refresh", "--horizon", "6")
+
+    def flow_runs() -> int:
+        with get_client(sync_client=True) as client:
+            return client.count_flow_runs()
+
+    first = pulsecast(*asked, data_dir=served.data_dir, **server)
+    assert first.returncode == 0 and "(cached)" not in first.stdout, first.stderr
+    runs = flow_runs()
+    again = pulsecast(*asked, data_dir=served.data_dir, **server)
+    assert again.returncode == 0 and "(cached)" in again.stdout, again.stderr
+    assert flow_runs() == runs, "a repeat costs a look-up, not a flow run"
+    origin, repeat = (re.search(r"Request (\S+?)[ .]", out.stdout).group(1) for out in (first, again))
+    row = recorded(served, repeat)
+    assert row["cache_hit"] and row["cached_from"] == origin and row["compute_seconds"] == 0
+    assert row["trajectory"] == recorded(served, origin)["trajectory"]
+    changed = pulsecast(*asked[:-1], "7", data_dir=served.data_dir, **server)
+    assert changed.returncode == 0 and "(cached)" not in changed.stdout and flow_runs() == runs + 1
 
 
 @pytest.mark.slow

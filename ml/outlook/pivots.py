@@ -4,7 +4,9 @@ impact x confidence, and the per-line spend of every budget move.
 Budget rows come from the response curves (`ml/response.py`) fitted on the complete days of the marts: a
 reallocation within each campaign (`ml/pivots.py`), one across each brand's campaigns at the brand's total, and
 a channel shift where marginal returns differ (`ml/channel_shift.py`). Each campaign spends until its flight
-ends (`campaign_pacing.end_date`). The creative and audience kinds share the table: they have no moves.
+ends (`campaign_pacing.end_date`). The creative and audience kinds (`ml/lever_pivots.py`) share the table, with
+no moves: a creative refresh where this run left creative fatigue open in `ml.risks`, an audience expansion where
+it left audience fatigue open (frequency rising while the CTR falls with it); their lift is in clicks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pulsecast.ml.channel_shift import recommend_shifts
-from pulsecast.ml.pivots import Line, Pivot, current_spend, recommend, recommend_brands
+from pulsecast.ml.lever_pivots import recommend_levers
+from pulsecast.ml.outlook.findings import RiskType
+from pulsecast.ml.pivots import Kind, Line, Pivot, current_spend, recommend, recommend_brands
 from pulsecast.ml.response import Curve
 
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -32,12 +36,17 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "recommended": ("VARCHAR", "What to do instead, in words (budget kinds: USD/day per line)."),
     "spend_moved": ("DOUBLE", "USD per day moved between lines (the sum of the increases); 0 for other kinds."),
     "horizon_days": ("INTEGER", "Days ahead the lift is predicted over, from the day after the last complete day."),
-    "conversions": ("DOUBLE", "Conversions expected over the horizon as things are (median over the curves)."),
-    "lift_p10": ("DOUBLE", "Predicted extra conversions over the horizon, P10 (after the curse correction)."),
-    "lift_p50": ("DOUBLE", "Predicted extra conversions over the horizon, median."),
-    "lift_p90": ("DOUBLE", "Predicted extra conversions over the horizon, P90."),
-    "confidence": ("DOUBLE", "Share of the bootstrap curves under which the move gains."),
-    "impact": ("DOUBLE", "lift_p50 x confidence: what the rank orders by."),
+    "conversions": ("DOUBLE", "Conversions expected over the horizon as things are (median over the curves); null "
+                              "for the kinds whose lift is in clicks."),
+    "measure": ("VARCHAR", "What the lift counts: conversions (budget kinds) or clicks (creative_refresh, "
+                           "audience_expansion: conversions follow spend, not the CTR)."),
+    "lift_p10": ("DOUBLE", "Predicted extra conversions (or clicks, see measure) over the horizon, P10 (budget "
+                           "kinds: after the curse correction)."),
+    "lift_p50": ("DOUBLE", "Predicted extra conversions (or clicks, see measure) over the horizon, median."),
+    "lift_p90": ("DOUBLE", "Predicted extra conversions (or clicks, see measure) over the horizon, P90."),
+    "confidence": ("DOUBLE", "Share of the bootstrap curves (or the CTR law's draws) under which the move gains."),
+    "impact": ("DOUBLE", "lift_p50 x confidence in conversions (a click counted at the campaign's conversions per "
+                         "click, see assumptions): what the rank orders by."),
     "extrapolated": ("BOOLEAN", "Some recommended spend lies outside the line's observed range: interval widened."),
     "assumptions": ("VARCHAR", "What the prediction takes for granted."),
     "response_run_id": ("VARCHAR", "The MLflow run of the response fit behind the prediction (null: none)."),
@@ -92,6 +101,25 @@ def recommend_pivots(curves: dict[Line, Curve], frame: pd.DataFrame, flights: pd
     return sorted((p for p in pivots if p.moved), key=lambda p: -p.impact)
 
 
+LEVERS = {Kind.creative_refresh: RiskType.creative_fatigue, Kind.audience_expansion: RiskType.audience_fatigue}
+"""Each lever kind and the open risk that calls for it."""
+
+
+def lever_pivots(risks: pd.DataFrame, creatives: pd.DataFrame, frame: pd.DataFrame, flights: pd.DataFrame,
+                 campaigns: Iterable[str], horizon: int) -> list[Pivot]:
+    """A creative refresh or audience expansion for each of the `campaigns` whose matching risk is open in the
+    alert log `risks` (this run's merge), where the fitted CTR law predicts a gain."""
+    open_risks = risks[(risks["status"] == "open") & risks["campaign_id"].isin(list(campaigns))]
+    wanted: dict[str, list[Kind]] = {}
+    for kind, risk in LEVERS.items():
+        for campaign in sorted(set(open_risks.loc[open_risks["risk_type"] == str(risk), "campaign_id"])):
+            wanted.setdefault(str(campaign), []).append(kind)
+    if not wanted:
+        return []
+    running = running_days(flights, pd.to_datetime(creatives["day"]).max(), horizon)
+    return recommend_levers(wanted, creatives, frame, running, horizon)
+
+
 def pivot_rows(pivots: list[Pivot], brands: dict[str, str], response_run_id: str | None,
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`ml.pivots` and `ml.pivot_moves` rows (without run_id, which the store adds)."""
@@ -104,13 +132,14 @@ def pivot_rows(pivots: list[Pivot], brands: dict[str, str], response_run_id: str
             "pivot_id": pivot_id, "rank": rank, "kind": str(pivot.kind), "level": level,
             "campaign_id": pivot.campaign_id,
             "brand_id": brands.get(pivot.campaign_id) if pivot.campaign_id else pivot.scope,
-            "summary": summary(pivot), "current": _spends(pivot, pivot.current),
-            "recommended": _spends(pivot, pivot.recommended),
+            "summary": summary(pivot), "current": pivot.words[0] if pivot.words else _spends(pivot, pivot.current),
+            "recommended": pivot.words[1] if pivot.words else _spends(pivot, pivot.recommended),
             "spend_moved": float(np.clip(pivot.recommended - pivot.current, 0, None).sum()),
-            "horizon_days": pivot.horizon, "conversions": pivot.conversions, "lift_p10": pivot.lift_p10,
+            "horizon_days": pivot.horizon, "conversions": pivot.conversions, "measure": pivot.measure,
+            "lift_p10": pivot.lift_p10,
             "lift_p50": pivot.lift_p50, "lift_p90": pivot.lift_p90, "confidence": pivot.confidence,
             "impact": pivot.impact, "extrapolated": pivot.extrapolated, "assumptions": pivot.assumptions,
-            "response_run_id": response_run_id, "created_at": created,
+            "response_run_id": response_run_id if pivot.lines else None, "created_at": created,
         })
         moves += [{"pivot_id": pivot_id, "campaign_id": c, "channel": ch, "current_spend": float(now),
                    "recommended_spend": float(then), "change": float(then / now - 1), "created_at": created}
@@ -119,12 +148,16 @@ def pivot_rows(pivots: list[Pivot], brands: dict[str, str], response_run_id: str
 
 
 def summary(pivot: Pivot) -> str:
-    """One sentence: the biggest move, and what it is predicted to give."""
-    change = pivot.recommended - pivot.current
-    up, down = int(np.argmax(change)), int(np.argmin(change))
+    """One sentence: the biggest move (or the lever), and what it is predicted to give."""
     where = pivot.scope if pivot.campaign_id else f"brand {pivot.scope}"
-    return (f"{where}: move {change[up]:,.2f} USD/day to {_line(pivot, up)} from {_line(pivot, down)}"
-            f"{' and others' if (np.abs(change) > 1e-9).sum() > 2 else ''}: {pivot.lift_p50:+,.1f} conversions "
+    if pivot.words:
+        what = pivot.words[1]
+    else:
+        change = pivot.recommended - pivot.current
+        up, down = int(np.argmax(change)), int(np.argmin(change))
+        what = (f"move {change[up]:,.2f} USD/day to {_line(pivot, up)} from {_line(pivot, down)}"
+                f"{' and others' if (np.abs(change) > 1e-9).sum() > 2 else ''}")
+    return (f"{where}: {what}: {pivot.lift_p50:+,.1f} {pivot.measure} "
             f"over {pivot.horizon} days (P10 {pivot.lift_p10:+,.1f}, P90 {pivot.lift_p90:+,.1f}), "
             f"confidence {pivot.confidence:.0%}.")
 

@@ -17,7 +17,7 @@ from pulsecast.settings import Settings
 
 OUTLOOK_MARTS = ["campaign_outlook", "campaign_scenarios", "campaign_risks", "campaign_insights", "campaign_pivots"]
 """The marts a `decide` run rebuilds and publishes (dbt_project/models/marts)."""
-PIVOT_COLUMNS = ("rank", "kind", "summary", "lift_p10", "lift_p50", "lift_p90", "confidence", "extrapolated")
+PIVOT_COLUMNS = ("rank", "kind", "summary", "measure", "lift_p10", "lift_p50", "lift_p90", "confidence", "extrapolated")
 """What a list of recommendations shows of each: the rest (moves, assumptions) is in campaign_pivots."""
 
 

@@ -16,10 +16,9 @@ import pandas as pd
 
 from pulsecast.ml.outlook import benchmarks, goals, insights, market, pivots, risks, scenarios
 from pulsecast.ml.outputs import replace
+from pulsecast.ml.table_ddl import Columns, ddl
 from pulsecast.settings import Settings
 from pulsecast.warehouse import writer
-
-Columns = Mapping[str, tuple[str, str]]
 
 TABLES: dict[str, Columns] = {
     "scenarios": scenarios.COLUMNS,
@@ -34,11 +33,6 @@ TABLES: dict[str, Columns] = {
 }
 WHOLE = {"risks"}
 """Tables rewritten whole each run rather than appended per run (their rows carry their own run ids)."""
-
-
-def ddl(table: str, columns: Columns) -> str:
-    body = ", ".join(f'"{name}" {sql_type}' for name, (sql_type, _) in columns.items())
-    return f"CREATE TABLE IF NOT EXISTS ml.{table} ({body})"
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,14 +1,19 @@
 """`pulsecast simulate` and `pulsecast simulations`: ask a what-if, and read the answers back.
 
-Without a Prefect server the `simulate` flow runs here (like `pulsecast decide`); with `PREFECT_API_URL` set and
-the `simulate` deployment served (`make serve`), the request goes to its `interactive` work queue, ahead of the
-`batch` queue's work, and `--wait` waits for the worker's answer.
+A request is first looked up in `ml.simulations` under the flow's own cache key (`simulation_store.look_up`): a
+repeat is recorded as a cache hit and shown without starting any flow (a flow run costs a second here, and the
+first one of a process the temporary server's start). A miss runs the `simulate` flow here without a Prefect
+server (like `pulsecast decide`); with `PREFECT_API_URL` set and the `simulate` deployment served (`make serve`),
+it goes to its `interactive` work queue, ahead of the `batch` queue's work, and `--wait` waits for the worker's
+answer.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+import uuid
 
 import pandas as pd
 import typer
@@ -66,18 +71,21 @@ def simulate(
         raise typer.BadParameter("; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
         )) from None
-    from pulsecast.flows.console import quiet_prefect_console
-
-    quiet_prefect_console()
-    request_id = _submitted(request, wait)
+    request_id = _from_cache(request)
     if request_id is None:
-        from pulsecast.flows.recorded import run_recorded
-        from pulsecast.flows.simulate import simulate_what_if
+        from pulsecast.flows.console import quiet_prefect_console
 
-        request_id = run_recorded(simulate_what_if, request)
-    elif not wait:
-        console.print(f"Submitted {request_id} to the {QUEUE} queue; `pulsecast simulations {request_id}` shows it.")
-        return
+        quiet_prefect_console()
+        request_id = _submitted(request, wait)
+        if request_id is None:
+            from pulsecast.flows.recorded import run_recorded
+            from pulsecast.flows.simulate import simulate_what_if
+
+            request_id = run_recorded(simulate_what_if, request)
+        elif not wait:
+            console.print(f"Submitted {request_id} to the {QUEUE} queue; `pulsecast simulations {request_id}` "
+                          "shows it.")
+            return
     _show_one(request_id)
 
 
@@ -95,6 +103,28 @@ def simulations(
         console.print("No simulation yet: ask one with `pulsecast simulate CAMPAIGN --budget search=+20%`.")
         return
     show(console, Report("Simulations", [], [Table("Newest simulations", [_summary(r) for _, r in rows.iterrows()])]))
+
+
+def _from_cache(request: SimulationRequest) -> str | None:
+    """The id of this request recorded as a cache hit, when an earlier request with its cache key completed;
+    None on a miss, and for a bad request or a missing warehouse, which the flow records and reports."""
+    from pulsecast.ml import simulation_store as store
+    from pulsecast.warehouse import reader
+
+    settings = get_settings()
+    if not settings.warehouse.exists():
+        return None
+    created, started = store.now(), time.perf_counter()
+    try:
+        with reader(settings) as con:
+            _, key, hit = store.look_up(con, request)
+    except ValueError:
+        return None
+    if hit is None:
+        return None
+    record = store.served_from_cache(str(uuid.uuid4()), request, key, hit, created, time.perf_counter() - started)
+    store.write(settings, [record])
+    return record.request_id
 
 
 def _submitted(request: SimulationRequest, wait: bool) -> str | None:

@@ -30,6 +30,7 @@ select
     pivots.spend_moved,
     pivots.horizon_days,
     pivots.conversions,
+    pivots.measure,
     pivots.lift_p10,
     pivots.lift_p50,
     pivots.lift_p90,
