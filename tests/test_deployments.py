@@ -46,6 +46,8 @@ def test_worker_picks_up_a_deployment_run_and_completes_it(tmp_path: Path, monke
     )
     with local_prefect(free_port()) as local, local.worker():
         env = local.env
+        # This test follows the deployments' chain on the file above: the simulated world stays out of it.
+        local.client.pause_deployment(local.client.read_deployment_by_name("generate-events/live-simulation").id)
         # `prefect deployment inspect --output json` fails on a deployment with triggers (a set in its JSON)
         schemas = {
             name: api(env, f"deployments/name/{name}")["parameter_openapi_schema"]["properties"] for name in DEPLOYMENTS
