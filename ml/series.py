@@ -1,6 +1,7 @@
 """Daily series to forecast, built from the marts: campaign, brand and total level for each target metric.
 
-- `unique_id` says the level: `campaign/<campaign_id>`, `brand/<brand_id>` or `total`.
+- `unique_id` says the level: `campaign/<campaign_id>`, `brand/<brand_id>` or `total`. Events of a campaign
+  with no known brand count in its campaign's series and the total, in no brand's.
 - Only complete days: the newest day in `campaign_daily` is still receiving events, so series end the day
   before it (`through`).
 - A day without a row inside a series' span means nothing happened that day and counts as 0.
@@ -39,7 +40,7 @@ WITH through AS (SELECT max(day) - 1 AS day FROM marts.campaign_daily),
 daily AS (
     SELECT 'campaign/' || campaign_id AS unique_id, day, events, {MEASURES} FROM marts.campaign_daily
     UNION ALL
-    SELECT 'brand/' || brand_id, day, events, {MEASURES} FROM marts.brand_daily
+    SELECT 'brand/' || brand_id, day, events, {MEASURES} FROM marts.brand_daily WHERE brand_id IS NOT NULL
     UNION ALL
     SELECT 'total', day, sum(events), {SUMS} FROM marts.brand_daily GROUP BY day
 ),

@@ -105,6 +105,21 @@ def test_series_are_complete_days_with_silent_days_as_zero_and_inactive_series_s
     assert fingerprint(clicks) != fingerprint(clicks.assign(y=clicks["y"] + 1))
 
 
+def test_events_without_a_brand_make_no_brand_series(tmp_path: Path) -> None:
+    """A campaign missing from the brands' dimension is in brand_daily under a NULL brand: a series with no id
+    made every model fail ("no series has a numeric value of y") on a world of such campaigns."""
+    write_marts(tmp_path / "wh.duckdb")
+    con = connect(tmp_path / "wh.duckdb")
+    con.execute("INSERT INTO marts.brand_daily VALUES (?, NULL, 3, 3, 1, 0, 1.0, 0)", [DAY0 + timedelta(days=9)])
+    series = build_series(con, active_days=7)
+    con.close()
+
+    clicks = series.of(Metric.clicks)
+    assert set(clicks["unique_id"]) == {"campaign/c1", "brand/b1", "total"}
+    total = clicks[clicks["unique_id"] == "total"].set_index("ds")["y"]
+    assert total[pd.Timestamp(DAY0 + timedelta(days=9))] == 3.0, "the total still counts them"
+
+
 def forecast_frame(run_id: str, uid: str, cutoff: date, yhat: float, scale: float) -> pd.DataFrame:
     days = pd.date_range(cutoff + timedelta(days=1), periods=5, freq="D").date
     return pd.DataFrame(
