@@ -32,6 +32,7 @@ from pulsecast.metrics.catalog import (
     Rollup,
 )
 from pulsecast.metrics.freshness import Freshness, freshness
+from pulsecast.metrics.scope import Kind, OutOfScope, Scope, bind, refusal
 from pulsecast.settings import Settings
 
 LOOKUP_LIMIT = 1000
@@ -53,6 +54,14 @@ class UnknownName(ValueError):
     """A question, filter or value the published marts do not know."""
 
 
+class NotFound(UnknownName):
+    """A campaign, brand, channel or device the snapshot does not hold, or the caller's scope does not: the two
+    read the same, so an answer never tells another tenant's names from names that do not exist."""
+
+
+EVERYTHING = Scope()
+
+
 @dataclass(frozen=True)
 class Answer:
     """An answer as Arrow: what a dashboard serialises; Python objects only when a caller asks for them."""
@@ -62,6 +71,8 @@ class Answer:
     data: pa.Table
     empty: str = ""
     """When there are no rows, the question's sentence saying why (e.g. the guard no row passed)."""
+    snapshot: str = ""
+    """The published snapshot that answered (its file name): an answer's version, e.g. an HTTP ETag."""
 
     @property
     def columns(self) -> list[str]:
@@ -91,6 +102,7 @@ class Metrics:
         self._known: dict[Dimension, set[str]] = {}
         self._cache_size = cache_size
         self._answers: OrderedDict[tuple[str, tuple], Answer] = OrderedDict()
+        self._visible: dict[Scope, dict[str, list[str]]] = {}
 
     def close(self) -> None:
         if self._con is not None:
@@ -110,6 +122,7 @@ class Metrics:
             self._con = duckdb.connect(str(path), read_only=True)
             self._path = path
             self._known = {}
+            self._visible = {}
             self._answers.clear()
             self._row_counts = {
                 name: rows
@@ -134,12 +147,16 @@ class Metrics:
         devices: Sequence[str] = (),
         start: date | datetime | None = None,
         end: date | datetime | None = None,
+        scope: Scope = EVERYTHING,
     ) -> Answer:
         """Additive totals and derived rates per period (and per `by` dimension), with any filters.
 
         `start` is inclusive, `end` exclusive. Answered from the smallest rollup that has the grain, the
-        dimensions and the window's alignment; the hourly rollup covers every request.
+        dimensions and the window's alignment; the hourly rollup covers every request. An advertiser's trend
+        is of its brands only (so it reads a rollup that keeps the brand).
         """
+        if scope.kind is Kind.owner:
+            raise OutOfScope(refusal("trend", scope.kind))
         filters = {
             Dimension.campaign: list(campaigns),
             Dimension.brand: list(brands),
@@ -147,14 +164,19 @@ class Metrics:
             Dimension.device: list(devices),
         }
         for dimension, values in filters.items():
-            self._check_names(dimension, values)
+            self._check_names(dimension, values, scope)
         needed = set(by) | {d for d, values in filters.items() if values}
+        if not scope.unrestricted:
+            needed.add(Dimension.brand)
         rollup = self._navigate(grain, needed, start, end)
         where, params = [], []
         for dimension, values in filters.items():
             if values:
                 where.append(f"{DIMENSION_COLUMNS[dimension]} IN ({', '.join('?' for _ in values)})")
                 params += values
+        if not scope.unrestricted:
+            where.append("brand_id = ANY(?)")
+            params.append(self._scope_values(scope)["brands"])
         for bound, operator in ((start, ">="), (end, "<")):
             if bound is not None:
                 where.append(f"{rollup.time_column} {operator} ?")
@@ -179,13 +201,16 @@ class Metrics:
         *,
         start: date | datetime | None = None,
         end: date | datetime | None = None,
-        limit: int = LOOKUP_LIMIT,
+        limit: int | None = LOOKUP_LIMIT,
+        scope: Scope = EVERYTHING,
         **filters: str | None,
     ) -> Answer:
-        """One of the dashboard questions in `catalog.QUESTIONS`, filtered by the options it accepts."""
+        """One of the dashboard questions in `catalog.QUESTIONS`, filtered by the options it accepts and, for a
+        tenant or data owner, by the rows its scope may see (`OutOfScope` when none can be tied to it)."""
         if question not in QUESTIONS:
             raise UnknownName(f"unknown question '{question}'; ask one of: {', '.join(QUESTIONS)}")
         spec = QUESTIONS[question]
+        source, rows = scope.rows(question, spec)
         given = [option for option, value in filters.items() if value is not None]
         for group in spec.exclusive:
             clash = [option for option in group if option in given]
@@ -205,7 +230,7 @@ class Metrics:
             if choices and value not in choices:
                 raise UnknownName(f"unknown {option} {value!r} for '{question}' (choose one of: {', '.join(choices)})")
             if option in Dimension.__members__:
-                self._check_names(Dimension(option), [value])
+                self._check_names(Dimension(option), [value], scope)
             where.append(f"{spec.filters[option]} = ?")
             params.append(value)
             if option in spec.implies:
@@ -219,13 +244,19 @@ class Metrics:
                 raise UnknownName(f"'{question}' has no time axis to bound with start/end")
             where.append(f"{spec.time_column} {operator} ?")
             params.append(bound)
+        values = self._scope_values(scope)
+        source, source_params = bind(source, values)
+        if rows:
+            predicate, row_params = bind(rows, values)
+            where.append(f"({predicate})")
+            params += row_params
         sql = (
-            f"SELECT * FROM {spec.table}"
+            f"SELECT * FROM {source}"
             + (f" WHERE {' AND '.join(where)}" if where else "")
             + (f" ORDER BY {spec.order_by}" if spec.order_by else "")
-            + f" LIMIT {int(limit)}"
+            + (f" LIMIT {int(limit)}" if limit is not None else "")
         )
-        return self._answer(spec.table, sql, params, empty=spec.empty)
+        return self._answer(spec.table, sql, source_params + params, empty=spec.empty)
 
     def _navigate(
         self, grain: Grain, needed: set[Dimension], start: date | datetime | None, end: date | datetime | None
@@ -243,23 +274,41 @@ class Metrics:
             raise UnknownName("no published rollup covers this request: run `pulsecast transform` first")
         return min(candidates, key=lambda r: self._row_counts[r.table])
 
-    def _check_names(self, dimension: Dimension, values: Sequence[str]) -> None:
-        if not values:
-            return
+    def _names(self, dimension: Dimension) -> set[str]:
+        """The values of a dimension in the current snapshot (small sets, read once per snapshot)."""
         con = self._connection()
-        if dimension not in self._known:  # small sets, read once per snapshot
+        if dimension not in self._known:
             table, column = NAME_SOURCES[dimension]
             self._known[dimension] = {
                 v
                 for (v,) in con.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
             }
-        known = self._known[dimension]
+        return self._known[dimension]
+
+    def _check_names(self, dimension: Dimension, values: Sequence[str], scope: Scope = EVERYTHING) -> None:
+        """Refuse a name the snapshot does not hold or the scope cannot see, naming only names the scope sees."""
+        if not values:
+            return
+        known = self._names(dimension)
+        if not scope.unrestricted and dimension in (Dimension.campaign, Dimension.brand):
+            known = known & set(self._scope_values(scope)[f"{dimension.value}s"])
         unknown = [v for v in values if v not in known]
         if unknown:
-            examples = ", ".join(sorted(known)[:5])
-            raise UnknownName(
-                f"unknown {dimension.value} {', '.join(repr(v) for v in unknown)} (known, e.g.: {examples})"
-            )
+            examples = ", ".join(sorted(known)[:5]) or "none"
+            raise NotFound(f"unknown {dimension.value} {', '.join(repr(v) for v in unknown)} (known, e.g.: {examples})")
+
+    def _scope_values(self, scope: Scope) -> dict[str, list[str]]:
+        """The lists a scope binds: its brands, their campaigns (from the snapshot's campaigns) and its owners."""
+        con = self._connection()  # first: a newer snapshot empties what was resolved
+        if scope not in self._visible:
+            brands = sorted(scope.brands)
+            sql = "SELECT campaign_id FROM campaigns WHERE brand_id = ANY(?) ORDER BY 1"
+            self._visible[scope] = {
+                "brands": brands,
+                "campaigns": [c for (c,) in con.execute(sql, [brands]).fetchall()],
+                "owners": sorted(scope.owners),
+            }
+        return self._visible[scope]
 
     def _check_campaigns_in_brands(self, campaigns: Sequence[str], brands: Sequence[str]) -> None:
         """An empty answer filtered on campaigns none of which is in the brands asked for: say so instead."""
@@ -282,13 +331,14 @@ class Metrics:
     def _answer(self, table: str, sql: str, params: list, empty: str = "") -> Answer:
         """The answer to `sql`, cached; `empty` is said when it has no rows."""
         con = self._connection()  # first: a newer snapshot empties the cache
-        key = (sql, tuple(params))
+        key = (sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))  # a scope binds lists
         answer = self._answers.get(key)
         if answer is not None:
             self._answers.move_to_end(key)
             return answer
         data = con.sql(sql, params=params).to_arrow_table()
-        answer = Answer(table, data, "" if data.num_rows else empty)
+        assert self._path is not None
+        answer = Answer(table, data, "" if data.num_rows else empty, self._path.name)
         if self._cache_size:
             self._answers[key] = answer
             if len(self._answers) > self._cache_size:

@@ -102,9 +102,11 @@ def read_info(con: duckdb.DuckDBPyConnection, path: Path) -> SnapshotInfo:
     newest ingestion it includes: ingest runs and builds hold the writer lock in turn, so every load before
     the publish was in the build."""
     try:
-        row = con.execute(
+        # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open, and the connection's next query
+        # (a long-lived reader's) fails with "unfinished result"
+        (row,) = con.execute(
             f"SELECT published_at, events, newest_event_ts, ingested_through FROM {INFO_TABLE}"
-        ).fetchone()
+        ).fetchall()
     except duckdb.CatalogException:
         published = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
         row = (published, None, None, published)
