@@ -49,8 +49,9 @@ def api_world(data_dir: Path) -> Iterator[ApiWorld]:
         data_dir, WorldConfig(seed=3, days=3, campaigns=4, events_per_day=2_000, end=datetime(2026, 10, 3, 14))
     )
     with Metrics(settings) as metrics:
-        brands = sorted({row["brand_id"] for row in metrics.ask("pacing").records() if row["conversions_to_date"]})
+        brands = sorted({row["brand_id"] for row in metrics.ask("pacing").records() if row["impressions_to_date"]})
         owner = metrics.ask("earnings").records()[0]["owner_id"]
+    assert len(brands) >= 2, "the isolation tests need two advertisers with events"
     scopes = {
         "admin": Scope(),
         "tenant": Scope(Kind.advertiser, frozenset(brands[:1])),

@@ -32,7 +32,7 @@ def serve(settings: Settings, port: int) -> None:
 @contextmanager
 def serving(settings: Settings, startup_timeout_s: float = 30.0) -> Iterator[str]:
     """A real server in a background thread on a free port; yields its base URL and stops it on exit."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio then sets NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, 0))
     port = sock.getsockname()[1]
