@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pulsecast.http import events, questions
 from pulsecast.http.access import RateLimiter
 from pulsecast.http.audit import Audited, AuditLog
+from pulsecast.http.formats import Rendered
 from pulsecast.keys import KeyStore
 from pulsecast.metrics.api import Metrics, NotFound, UnknownName
 from pulsecast.metrics.scope import OutOfScope
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = Metrics(settings)
     app.state.keys = KeyStore(settings.keys)
     app.state.limiter = RateLimiter()
+    app.state.rendered = Rendered()
     app.state.watcher = watcher
     app.include_router(questions.router)
     app.include_router(events.router)

@@ -7,6 +7,7 @@ the ETag it has (`If-None-Match`) gets `304 Not Modified` until a newer snapshot
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from decimal import Decimal
 from enum import StrEnum
 
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv
 from fastapi import HTTPException, Request, Response
 
-from pulsecast.metrics.api import Answer
+from pulsecast.metrics.api import ANSWER_CACHE_SIZE, Answer
 
 
 class Format(StrEnum):
@@ -49,13 +50,35 @@ def negotiate(request: Request, asked: Format | None) -> Format:
     )
 
 
+class Rendered:
+    """The bytes of recent answers per format. The reader caches answers per snapshot; converting one from
+    Arrow to Python values for JSON is what a cached answer would otherwise cost on every request."""
+
+    def __init__(self, size: int = ANSWER_CACHE_SIZE) -> None:
+        self._size = size
+        self._bytes: OrderedDict[tuple[int, Format], tuple[Answer, bytes]] = OrderedDict()
+
+    def __call__(self, answer: Answer, output: Format) -> bytes:
+        key = (id(answer), output)  # the entry holds the answer, so its id is not reused while cached
+        cached = self._bytes.get(key)
+        if cached is not None:
+            self._bytes.move_to_end(key)
+            return cached[1]
+        body = render(answer, output)
+        self._bytes[key] = (answer, body)
+        if len(self._bytes) > self._size:
+            self._bytes.popitem(last=False)
+        return body
+
+
 def respond(request: Request, answer: Answer, output: Format) -> Response:
     """The answer in `output`, or 304 when the client already holds this snapshot's answer."""
     request.state.rows = answer.data.num_rows
     headers = {"ETag": f'"{answer.snapshot}"', "Vary": "Accept, Authorization", "Cache-Control": "no-cache"}
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
-    return Response(render(answer, output), media_type=MEDIA_TYPES[output], headers=headers)
+    body = request.app.state.rendered(answer, output)
+    return Response(body, media_type=MEDIA_TYPES[output], headers=headers)
 
 
 def render(answer: Answer, output: Format) -> bytes:

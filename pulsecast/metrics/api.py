@@ -103,6 +103,8 @@ class Metrics:
         self._cache_size = cache_size
         self._answers: OrderedDict[tuple[str, tuple], Answer] = OrderedDict()
         self._visible: dict[Scope, dict[str, list[str]]] = {}
+        self._pointer_mark: tuple[int, int] | None = None
+        self._pointer_target: Path | None = None
 
     def close(self) -> None:
         if self._con is not None:
@@ -115,8 +117,21 @@ class Metrics:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _current(self) -> Path:
+        """The snapshot the pointer names, the pointer re-read only when it changed: a publish renames a new
+        file in (a new inode), so a stat tells, at a fraction of an open and a read on every question."""
+        try:
+            stat = (self._settings.snapshots / snapshot.POINTER).stat()
+        except FileNotFoundError:
+            return snapshot.current(self._settings)  # says there is nothing published
+        mark = (stat.st_ino, stat.st_mtime_ns)
+        if mark != self._pointer_mark or self._pointer_target is None:
+            self._pointer_target = snapshot.current(self._settings)
+            self._pointer_mark = mark
+        return self._pointer_target
+
     def _connection(self) -> duckdb.DuckDBPyConnection:
-        path = snapshot.current(self._settings)
+        path = self._current()
         if path != self._path or self._con is None:
             self.close()
             self._con = duckdb.connect(str(path), read_only=True)
