@@ -48,15 +48,20 @@ class SnapshotWatcher:
         self.current = name
         return changed
 
+    def refresh(self) -> None:
+        """Look now, and tell every subscriber when there is a new snapshot."""
+        if self._look():
+            for queue in self._subscribers:
+                queue.put_nowait(self.current)
+
     async def run(self) -> None:
-        self._look()
         while True:
+            self.refresh()
             await asyncio.sleep(self._interval_s)
-            if self._look():
-                for queue in self._subscribers:
-                    queue.put_nowait(self.current)
 
     def subscribe(self) -> asyncio.Queue[str]:
+        """A queue of the snapshots published from now on; `current` is up to date when it returns."""
+        self.refresh()
         queue: asyncio.Queue[str] = asyncio.Queue()
         self._subscribers.add(queue)
         return queue
