@@ -21,10 +21,15 @@ console = Console()
 
 
 def api(port: int = typer.Option(8000, help="Port on 127.0.0.1.")) -> None:
-    """Serve the HTTP API over the published snapshots on 127.0.0.1 (keys: `pulsecast keys create`)."""
+    """Serve the HTTP API over the published snapshots on 127.0.0.1 (keys: `pulsecast keys create`).
+
+    With no live admin key yet (a fresh data folder), one is created and printed, once."""
     from pulsecast.http.server import HOST, serve
 
     settings = get_settings()
+    store = KeyStore(settings.keys)
+    if not any(r.scope.kind is Kind.admin and not r.revoked_at for r in store.list()):
+        _show_key(*store.create(Scope(), "admin (first start of pulsecast api)"), "No admin key yet: created")
     console.print(f"Pulsecast API on http://{HOST}:{port}/api (schema: /openapi.json; Ctrl-C stops)")
     serve(settings, port)
 

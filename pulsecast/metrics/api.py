@@ -146,8 +146,12 @@ class Metrics:
         return self._con
 
     def freshness(self) -> Freshness:
-        """How fresh the answers are: the snapshot's age and newest event, and what landed that it does not show."""
-        con = self._connection()
+        """How fresh the answers are: the snapshot's age and newest event, and what landed that it does not show
+        (before the first publish too: then there is no snapshot, and what waits)."""
+        try:
+            con = self._connection()
+        except snapshot.NoSnapshot:
+            return freshness(self._settings)
         assert self._path is not None
         return freshness(self._settings, snapshot.read_info(con, self._path))
 
