@@ -104,6 +104,7 @@ class Metrics:
         self._answers: OrderedDict[tuple[str, tuple], Answer] = OrderedDict()
         self._visible: dict[Scope, dict[str, list[str]]] = {}
         self._pointer_mark: tuple[int, int] | None = None
+        self._info: snapshot.SnapshotInfo | None = None
         self._pointer_target: Path | None = None
 
     def close(self) -> None:
@@ -138,6 +139,7 @@ class Metrics:
             self._path = path
             self._known = {}
             self._visible = {}
+            self._info = None
             self._answers.clear()
             self._row_counts = {
                 name: rows
@@ -153,7 +155,9 @@ class Metrics:
         except snapshot.NoSnapshot:
             return freshness(self._settings)
         assert self._path is not None
-        return freshness(self._settings, snapshot.read_info(con, self._path))
+        if self._info is None:  # a published snapshot never changes: its account of itself is read once
+            self._info = snapshot.read_info(con, self._path)
+        return freshness(self._settings, self._info)
 
     def trend(
         self,
