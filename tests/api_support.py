@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from world_support import published_world
 from pulsecast.generator import WorldConfig
 from pulsecast.http.server import serving
 from pulsecast.keys import KeyStore
+from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics
 from pulsecast.metrics.scope import Kind, Scope
 from pulsecast.settings import Settings
+from pulsecast.warehouse import writer_lock
 
 NO_CAMPAIGN = "cmp-nonexistent"
 
@@ -41,6 +44,18 @@ class ApiWorld:
 
     def scope(self, who: str) -> Scope:
         return self.principals[who].scope
+
+    def publish(self, timeout_s: float = 60.0) -> Path:
+        """Publish the marts again and wait until the server answers from the new snapshot (it warms the
+        recently asked questions on it first)."""
+        with writer_lock(self.settings, "test publish"):
+            published = snapshot.publish(self.settings)
+        deadline = time.monotonic() + timeout_s
+        with self.client("admin") as client:
+            while client.get("/api/freshness").json()["snapshot"] != published.name:
+                assert time.monotonic() < deadline, "the server did not move to the new snapshot"
+                time.sleep(0.05)
+        return published
 
 
 @contextmanager

@@ -16,7 +16,6 @@ from api_support import ApiWorld, plain
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics
 from pulsecast.metrics.catalog import QUESTIONS, Dimension, Grain
-from pulsecast.warehouse import writer_lock
 
 ARROW = "application/vnd.apache.arrow.stream"
 
@@ -84,7 +83,7 @@ def test_the_snapshot_is_the_etag_until_a_new_one_is_published(served: ApiWorld)
         assert etag == f'"{snapshot.current(served.settings).name}"'
         same = client.get("/api/metrics/kpis", headers={"If-None-Match": etag})
         assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == etag
-        _publish(served)
+        served.publish()
         fresh = client.get("/api/metrics/kpis", headers={"If-None-Match": etag})
         assert fresh.status_code == 200 and fresh.headers["etag"] != etag
         assert fresh.json()["data"] == first.json()["data"]  # the same marts, published again
@@ -108,7 +107,7 @@ def test_a_new_snapshot_is_pushed_to_open_streams(served: ApiWorld) -> None:
     listener.start()
     assert opened.wait(30), "the stream did not say the current snapshot"
     assert events[0]["snapshot"] == snapshot.current(served.settings).name
-    published = _publish(served)
+    published = served.publish()
     listener.join(30)
     assert not listener.is_alive(), "no event after a publish"
     assert events[1]["snapshot"] == published.name
@@ -144,11 +143,6 @@ def test_the_schema_is_served_and_the_cdn_docs_are_off(served: ApiWorld) -> None
         by = next(p for p in schema["paths"]["/api/metrics/top"]["get"]["parameters"] if p["name"] == "by")
         assert "impressions" in str(by["schema"])
         assert client.get("/docs").status_code == 404
-
-
-def _publish(served: ApiWorld):
-    with writer_lock(served.settings, "test publish"):
-        return snapshot.publish(served.settings)
 
 
 def _moment(text: str) -> datetime:

@@ -2,8 +2,10 @@
 their answers when there is something new instead of polling.
 
 One watcher per process stats the pointer file `data/snapshots/CURRENT` a few times a second (a publish
-replaces it with an atomic rename, so its inode changes) and hands the new snapshot's name to every open
-stream. A stream opens with the current snapshot, then says each new one; comments keep idle proxies open.
+replaces it with an atomic rename, so its inode changes), has the readers renewed (`readers.py`: the new
+snapshot's answers warmed before it is used) and then hands the snapshot's name to every open stream, so a
+client that refetches gets the new answers. A stream opens with the snapshot answers come from, then says each
+new one; comments keep idle proxies open.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from pulsecast.http.access import caller
+from pulsecast.http.readers import Readers
 from pulsecast.keys import KeyRecord
 from pulsecast.metrics.snapshot import POINTER
 
@@ -25,43 +28,39 @@ router = APIRouter(prefix="/api")
 
 
 class SnapshotWatcher:
-    """Watches the pointer file; each subscriber gets every snapshot name published after it subscribed."""
+    """Watches the pointer file; each subscriber gets every snapshot answered from after it subscribed."""
 
-    def __init__(self, snapshots: Path, interval_s: float = 0.2) -> None:
+    def __init__(self, snapshots: Path, readers: Readers, interval_s: float = 0.2) -> None:
         self._pointer = snapshots / POINTER
+        self._readers = readers
         self._interval_s = interval_s
         self._subscribers: set[asyncio.Queue[str]] = set()
         self._seen: tuple[int, int] | None = None
         self.current: str | None = None
+        """The snapshot the readers answer from, once one is published."""
 
-    def _look(self) -> bool:
-        """Whether the pointer names a snapshot not seen yet (one stat; the file is read only when it changed)."""
+    def _changed(self) -> bool:
+        """Whether the pointer file was replaced since the last look (one stat)."""
         try:
             stat = self._pointer.stat()
         except FileNotFoundError:
             return False
-        if (stat.st_ino, stat.st_mtime_ns) == self._seen:
-            return False
-        self._seen = (stat.st_ino, stat.st_mtime_ns)
-        name = self._pointer.read_text().strip()
-        changed = name != self.current
-        self.current = name
-        return changed
-
-    def refresh(self) -> None:
-        """Look now, and tell every subscriber when there is a new snapshot."""
-        if self._look():
-            for queue in self._subscribers:
-                queue.put_nowait(self.current)
+        seen, self._seen = self._seen, (stat.st_ino, stat.st_mtime_ns)
+        return self._seen != seen
 
     async def run(self) -> None:
         while True:
-            self.refresh()
+            if self._changed():
+                await self._readers.renew()
+                name = self._readers.active.snapshot
+                if name is not None and name != self.current:
+                    self.current = name
+                    for queue in self._subscribers:
+                        queue.put_nowait(name)
             await asyncio.sleep(self._interval_s)
 
     def subscribe(self) -> asyncio.Queue[str]:
-        """A queue of the snapshots published from now on; `current` is up to date when it returns."""
-        self.refresh()
+        """A queue of the snapshots answered from after now."""
         queue: asyncio.Queue[str] = asyncio.Queue()
         self._subscribers.add(queue)
         return queue

@@ -94,8 +94,10 @@ class Metrics:
     conversion. `cache_size=0` turns the cache off (the benchmark's cold reads).
     """
 
-    def __init__(self, settings: Settings, cache_size: int = ANSWER_CACHE_SIZE) -> None:
+    def __init__(self, settings: Settings, cache_size: int = ANSWER_CACHE_SIZE, follow: bool = True) -> None:
+        """`follow=False` keeps the reader on the snapshot it opens first (a server renews readers itself)."""
         self._settings = settings
+        self._follow = follow
         self._path: Path | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._row_counts: dict[str, int] = {}
@@ -121,6 +123,8 @@ class Metrics:
     def _current(self) -> Path:
         """The snapshot the pointer names, the pointer re-read only when it changed: a publish renames a new
         file in (a new inode), so a stat tells, at a fraction of an open and a read on every question."""
+        if not self._follow and self._path is not None:
+            return self._path
         try:
             stat = (self._settings.snapshots / snapshot.POINTER).stat()
         except FileNotFoundError:
@@ -146,6 +150,11 @@ class Metrics:
                 for name, rows in self._con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
             }
         return self._con
+
+    @property
+    def snapshot(self) -> str | None:
+        """The name of the snapshot this reader has open (None before its first question)."""
+        return self._path.name if self._path is not None else None
 
     def freshness(self) -> Freshness:
         """How fresh the answers are: the snapshot's age and newest event, and what landed that it does not show
