@@ -45,17 +45,20 @@ class ApiWorld:
     def scope(self, who: str) -> Scope:
         return self.principals[who].scope
 
-    def publish(self, timeout_s: float = 60.0) -> Path:
-        """Publish the marts again and wait until the server answers from the new snapshot (it warms the
-        recently asked questions on it first)."""
+    def publish(self) -> Path:
+        """Publish the marts again and wait until the server answers from the new snapshot."""
         with writer_lock(self.settings, "test publish"):
             published = snapshot.publish(self.settings)
+        self.wait_until_served(published.name)
+        return published
+
+    def wait_until_served(self, name: str, timeout_s: float = 60.0) -> None:
+        """Until the server answers from snapshot `name` (it warms the recently asked questions on it first)."""
         deadline = time.monotonic() + timeout_s
         with self.client("admin") as client:
-            while client.get("/api/freshness").json()["snapshot"] != published.name:
+            while client.get("/api/freshness").json()["snapshot"] != name:
                 assert time.monotonic() < deadline, "the server did not move to the new snapshot"
                 time.sleep(0.05)
-        return published
 
 
 @contextmanager

@@ -3,6 +3,7 @@ JSON, CSV and Arrow; the snapshot as ETag (304 until a new publish); the push ch
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import threading
@@ -13,9 +14,11 @@ import pyarrow as pa
 import pytest
 from api_support import ApiWorld, plain
 
+from pulsecast.http.readers import Readers
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics
 from pulsecast.metrics.catalog import QUESTIONS, Dimension, Grain
+from pulsecast.warehouse import writer_lock
 
 ARROW = "application/vnd.apache.arrow.stream"
 
@@ -147,3 +150,22 @@ def test_the_schema_is_served_and_the_cdn_docs_are_off(served: ApiWorld) -> None
 
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def test_the_servers_reader_moves_to_a_new_snapshot_only_when_renewed(served: ApiWorld) -> None:
+    """A publish does not turn the active reader's answers cold: it stays on its snapshot until a new reader,
+    warmed with the questions asked, replaces it."""
+    readers = Readers(served.settings)
+    scope = served.scope("tenant")
+    try:
+        before = readers.ask("pacing", scope)
+        with writer_lock(served.settings, "test publish"):
+            published = snapshot.publish(served.settings)
+        assert readers.ask("pacing", scope).snapshot == before.snapshot != published.name
+        asyncio.run(readers.renew())
+        after = readers.ask("pacing", scope)
+        assert readers.active.snapshot == after.snapshot == published.name
+        assert after.rows == before.rows  # the same marts, published again
+    finally:
+        readers.close()
+    served.wait_until_served(published.name)  # the next tests see one snapshot throughout
