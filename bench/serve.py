@@ -7,9 +7,10 @@ A small world is generated, ingested, built and published (or `--data-dir` names
 advertiser key per brand and an admin key are created; `pulsecast api` runs in its own process; --clients
 keep-alive connections send the overview dashboard's requests (KPI windows, top campaigns both ways, brand
 table, device mix, pacing, activity feed, an hourly trend, freshness), each with a tenant's key, for --seconds,
-while a thread republishes the snapshot every --publish-every seconds (each publish empties the server's answer
-cache, so cold questions are part of the mix). The load generator is a minimal HTTP/1.1 client on asyncio
-streams: on a 2-core machine httpx's own CPU per request would be measured instead of the server's.
+while a thread republishes the snapshot every --publish-every seconds (a full publish: every table's files
+change, so the server's reader asks every cached question again on each new snapshot before it switches).
+The load generator is a minimal HTTP/1.1 client on asyncio streams: on a 2-core machine httpx's own CPU per
+request would be measured instead of the server's.
 
 Goals on a 2-core machine: >= 1,000 requests/s, p99 <= 50 ms, 0 errors while publishing. Figures are printed
 beside the goals as ratios, with the load average (the machine may be shared).

@@ -82,21 +82,6 @@ def publish(settings: Settings) -> Path:
         return snapshot.publish(settings)
 
 
-def differing_rows(a: Path, b: Path) -> int:
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
-    con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
-    tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'a'").fetchall()]
-    total = 0
-    for table in tables:
-        total += con.execute(
-            f"SELECT (SELECT count(*) FROM (FROM a.{table} EXCEPT ALL FROM b.{table}))"
-            f" + (SELECT count(*) FROM (FROM b.{table} EXCEPT ALL FROM a.{table}))"
-        ).fetchone()[0]
-    con.close()
-    return total
-
-
 def timed_ms(call: Callable[[], object]) -> tuple[float, object]:
     started = time.perf_counter()
     result = call()
@@ -124,7 +109,9 @@ def read_timings(
     }
 
 
-def measure(scale: int, reads: int, workdir: Path) -> dict:
+def held_back_world(scale: int, workdir: Path) -> tuple[Settings, Path]:
+    """A generated 90-day world of about `scale` events (Parquet) ingested except its last day's file, which
+    holds about 1 % of the events plus late and re-sent ones; returns the settings and that file."""
     settings = Settings(data_dir=workdir / f"world-{scale}")
     settings.ensure_dirs()
     config = WorldConfig(
@@ -141,11 +128,14 @@ def measure(scale: int, reads: int, workdir: Path) -> dict:
     last = sorted(report.event_files)[-1]
     shutil.move(last, held_back / last.name)
     ingest_run(settings)
+    return settings, held_back / last.name
+
+
+def measure(scale: int, reads: int, workdir: Path) -> dict:
+    settings, last = held_back_world(scale, workdir)
     dbt(settings, "build")  # seeds, models and tests: the state a scheduled pipeline leaves
-    batch_rows = (
-        duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(held_back / last.name)]).fetchone()[0]
-    )
-    shutil.move(held_back / last.name, settings.landing / last.name)
+    batch_rows = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(last)]).fetchone()[0]
+    shutil.move(last, settings.landing / last.name)
     ingest_run(settings)
 
     incremental = dbt(settings, "run")
@@ -167,7 +157,7 @@ def measure(scale: int, reads: int, workdir: Path) -> dict:
         "incremental": incremental,
         "nothing_new": nothing_new,
         "full": full,
-        "differing_rows": differing_rows(after_incremental, after_full),
+        "differing_rows": sum(snapshot.differences(settings, after_incremental, after_full).values()),
         "reads_ms": timings,
     }
 

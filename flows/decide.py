@@ -6,11 +6,14 @@
    probabilities, market adjustments applied; the goal odds and dates;
 3. risks: dips, fatigue, competitor threats, data and pacing risks, merged into the alert log;
 4. insights: three to five per campaign, every number checked against the facts sent;
-5. write `ml.*`, rebuild the outlook marts and publish them; the outlook as a markdown artifact.
+5. pivots: response curves fitted on the marts (tracked in MLflow), budget reallocations within campaigns and
+   across each brand's campaigns, channel shifts, ranked by impact x confidence;
+6. write `ml.*`, rebuild the outlook marts and publish them; the outlook as a markdown artifact.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -21,11 +24,13 @@ from prefect.runtime import flow_run
 from pulsecast.build import build
 from pulsecast.flows.artifacts import publish
 from pulsecast.flows.transform import prefect_runner
-from pulsecast.ml.outlook import benchmarks, detectors, goals, insights, market, risks, scenarios, store
+from pulsecast.ml import response
+from pulsecast.ml.outlook import benchmarks, detectors, goals, insights, market, pivots, risks, scenarios, store
 from pulsecast.ml.outlook.config import DecideConfig
 from pulsecast.ml.outlook.facts import campaign_facts
 from pulsecast.ml.outlook.report import OUTLOOK_MARTS, outlook_report, read_outlook
 from pulsecast.ml.outlook.scope import Scope
+from pulsecast.ml.response_tracking import log_fit
 from pulsecast.settings import Settings, get_settings
 from pulsecast.warehouse import reader
 
@@ -72,6 +77,25 @@ def write_insights(settings: Settings, config: DecideConfig, frames: dict[str, p
     return rows
 
 
+@task(name="recommend-pivots", cache_policy=NO_CACHE)
+def recommend_pivots(settings: Settings, config: DecideConfig, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit the scope's response curves on the complete days (logged to MLflow), then rank its budget pivots."""
+    with reader(settings) as con:
+        daily = pivots.complete_days(response.read_daily(con))
+        flights = pivots.read_flights(con)
+    frame = daily[daily["campaign_id"].isin(scope.campaigns)]
+    started = time.perf_counter()
+    curves = response.fit(frame) if not frame.empty else {}
+    if not curves:
+        print("No campaign has spend and conversions to fit response curves on: no budget pivots.")
+        return pivots.pivot_rows([], {}, None)
+    run_id = log_fit(settings, frame, curves, time.perf_counter() - started)
+    found = pivots.recommend_pivots(curves, frame, flights, scope.campaigns, config.horizon, config.bound)
+    brands = dict(zip(flights["campaign_id"], flights["brand_id"], strict=True))
+    print(f"Fitted {len(curves)} response curves in {time.perf_counter() - started:.1f} s; {len(found)} pivots.")
+    return pivots.pivot_rows(found, brands, run_id)
+
+
 @flow(name="decide", log_prints=True)
 def decide(config: DecideConfig = DecideConfig()) -> dict[str, int]:
     """Scenarios, goal odds, risks, market and benchmark position and insights for every forecast campaign (or
@@ -97,6 +121,7 @@ def decide(config: DecideConfig = DecideConfig()) -> dict[str, int]:
     frames["competitors"] = competitors
     frames["risks"] = find_risks(settings, scope, goal_rows, scenario_rows, pacing, run_id)
     frames["insights"] = write_insights(settings, config, frames)
+    frames["pivots"], frames["pivot_moves"] = recommend_pivots(settings, config, scope)
     written = store.write(settings, {table: frames[table] for table in store.TABLES}, run_id)
     build(settings, select=OUTLOOK_MARTS, runner=prefect_runner())
     publish(outlook_report(read_outlook(settings), written), key="decide-outlook")

@@ -2,14 +2,16 @@
 
 Prefect covers most of it: deployment concurrency with `CANCEL_NEW` (prefect.yaml) keeps an every-minute
 deployment from queueing behind itself, and leases on disk let the server revoke a slot whose holder vanished.
-Three things it leaves to the operator, and these functions do them:
+Four things it leaves to the operator, and these functions do them:
 
 - a run whose worker died stays `Pending` / `Running` and holds its deployment's slot: crash it (a forced
   terminal state releases the slot), unless the process that runs it is still alive;
 - after a stop, every missed minute is a late run, and a worker would start them all at once: keep the newest
   late auto-scheduled run of each deployment and delete the others;
 - pausing a deployment deletes its future runs, not its late ones, and `prefect deploy` un-pauses it: delete
-  a paused deployment's scheduled runs, and pause it again after each deploy.
+  a paused deployment's scheduled runs, and pause it again after each deploy;
+- a deployment whose run is meant to go on for good (the live loop, tagged `always-on`) has no schedule to
+  start it again once it ended (paused, crashed, failed): start a run whenever it has none and is not paused.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from prefect.states import Cancelled, Crashed
 
 HELD = (StateType.PENDING, StateType.RUNNING, StateType.CANCELLING)
 """States in which a run holds its deployment's concurrency slot."""
+ALWAYS_ON = "always-on"
+"""The tag of a deployment whose one run serve keeps going while the deployment is not paused."""
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Tidied:
     crashed: list[str] = field(default_factory=list)
     late_dropped: dict[str, int] = field(default_factory=dict)
     paused_dropped: dict[str, int] = field(default_factory=dict)
+    started: list[str] = field(default_factory=list)
 
     def sentences(self) -> list[str]:
         said = []
@@ -59,6 +64,8 @@ class Tidied:
         if self.paused_dropped:
             counts = ", ".join(f"{name} {n}" for name, n in self.paused_dropped.items())
             said.append(f"Dropped scheduled runs of paused deployments: {counts}.")
+        if self.started:
+            said.append(f"Started a run of the always-on deployment(s) {', '.join(self.started)} (none was going).")
         return said
 
 
@@ -140,6 +147,16 @@ def drop_late_and_paused(
         tally[name] = tally.get(name, 0) + 1
 
 
+def keep_going(client: SyncPrefectClient, listed: list[DeploymentResponse], tidied: Tidied) -> None:
+    """Start a run of each unpaused always-on deployment that has none scheduled, pending or running."""
+    for deployment in listed:
+        if ALWAYS_ON not in deployment.tags or deployment.paused:
+            continue
+        if not _runs(client, {deployment.id: deployment.name}, [StateType.SCHEDULED, *HELD]):
+            client.create_flow_run_from_deployment(deployment.id)
+            tidied.started.append(deployment.name)
+
+
 def tidy(client: SyncPrefectClient, pool: str, *, worker_alive: bool) -> Tidied:
     """One pass. Orphans are only judged while no worker runs: a live worker's Pending runs are its own."""
     listed = pool_deployments(client, pool)
@@ -149,4 +166,5 @@ def tidy(client: SyncPrefectClient, pool: str, *, worker_alive: bool) -> Tidied:
     if not worker_alive:
         crash_orphans(client, deployments, tidied)
     drop_late_and_paused(client, deployments, paused, tidied)
+    keep_going(client, listed, tidied)
     return tidied

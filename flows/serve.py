@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from pulsecast.flows.housekeeping import pause_again, paused_names, tidy
@@ -31,6 +32,9 @@ TIDY_SECONDS = 5.0
 """How often serve looks for late runs and runs of paused deployments (a worker polls every 10 s)."""
 FAST_DEATHS = 3
 """A worker that dies this many times in a row within a minute of its start is a fault, not bad luck."""
+QUEUES = {"interactive": (1, 2), "batch": (2, 1)}
+"""Work queue -> (priority, concurrency limit): what-if requests a person waits for go before batch ones (the
+pool's `default` queue follows them); the limits keep simulations from crowding the pipeline off the 2 cores."""
 
 
 def serve_environment(port: int) -> dict[str, str]:
@@ -143,11 +147,22 @@ def local_prefect(port: int) -> Iterator[LocalPrefect]:
         with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
             paused = paused_names(client, POOL)  # before the deploy resumes them
             _quietly(prefect_command("work-pool", "create", POOL, "--type", "process", "--overwrite"), env)
+            ensure_queues(client)
             _quietly(prefect_command("--no-prompt", "deploy", "--all"), env)
             pause_again(client, POOL, paused)
             local = LocalPrefect(env, client, server_log)
             local.tidy(worker_alive=False)
             yield local
+
+
+def ensure_queues(client: SyncPrefectClient) -> None:
+    """The pool's priority queues, created or brought back to their priority and limit."""
+    for name, (priority, limit) in QUEUES.items():
+        try:
+            client.create_work_queue(name, work_pool_name=POOL, priority=priority, concurrency_limit=limit)
+        except ObjectAlreadyExists:
+            queue = client.read_work_queue_by_name(name, work_pool_name=POOL)
+            client.update_work_queue(queue.id, priority=priority, concurrency_limit=limit)
 
 
 def supervise(local: LocalPrefect) -> None:

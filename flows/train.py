@@ -3,7 +3,8 @@
 1. read the series from the marts (complete days only);
 2. score past forecasts against the actuals that arrived (`ml.forecast_accuracy`) and flag degraded series;
 3. per metric: backtest and fit the local members one task per series, the global LSTM in one task; both
-   cached on the data fingerprint + parameters + code version (flagged series are refitted regardless);
+   cached on the data fingerprint + parameters + code version (flagged series are refitted regardless); the
+   tasks run on the Dask cluster at `PULSECAST_DASK_ADDRESS` when one is configured;
 4. assemble the ensemble, log and register it in MLflow (champion only if it beats the champion);
 5. write `ml.forecasts` and `ml.backtests`;
 6. rebuild the forecast mart (`marts.forecast_vs_actual`) and publish the marts, so readers see the new forecasts
@@ -25,6 +26,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 
 from pulsecast.build import build
 from pulsecast.flows.artifacts import publish
+from pulsecast.flows.runners import fan_out
 from pulsecast.flows.transform import prefect_runner
 from pulsecast.ml import outputs
 from pulsecast.ml.accuracy import degraded_series, score_forecasts
@@ -113,7 +115,7 @@ def write_forecasts(
     return outputs.write_training(settings, ensemble, df, forecasts, stamp)
 
 
-@flow(name="train", log_prints=True, task_runner=ProcessPoolTaskRunner(max_workers=2))
+@flow(name="train", log_prints=True, task_runner=fan_out(ProcessPoolTaskRunner(max_workers=2)))
 def train(config: TrainConfig = TrainConfig()) -> dict[str, str]:
     """Score past forecasts, then backtest, fit, register and write forecasts for every metric, and publish
     them beside their actuals (`marts.forecast_vs_actual`).

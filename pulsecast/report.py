@@ -13,6 +13,7 @@ from pulsecast.build import BuildResult, NodeResult
 from pulsecast.display import ColumnFormat, column_format
 from pulsecast.ingest import RunSummary
 from pulsecast.ingest.checkpoint import CheckpointResult
+from pulsecast.live import MicroBatch
 from pulsecast.metrics.freshness import Freshness
 from pulsecast.status import Accounting, Status
 
@@ -84,6 +85,39 @@ def accounting(acc: Accounting) -> str:
 
 def ingest_report(summary: RunSummary, fresh: Freshness) -> Report:
     audit = summary.audit.summary if summary.audit else "not run"
+    return Report(
+        "Ingest",
+        [_files_sentence(summary), f"Great Expectations audit: {audit}.", *fresh.sentences()],
+        [_files_table(summary)],
+    )
+
+
+def live_report(batch: MicroBatch, fresh: Freshness) -> Report:
+    """One micro-batch of the live loop: what landed, how long each stage took, what readers see now."""
+    if batch.build is None:
+        published = "Nothing new to publish (no row was loaded)."
+    else:
+        models = batch.build.statuses("model").get("success", 0)
+        published = f"{models} models refreshed, published to {batch.build.published.name}."
+    return Report(
+        "Live micro-batch",
+        [
+            _files_sentence(batch.ingest),
+            f"{published} Ingest {batch.ingest_s:.1f} s, dbt and publish {batch.build_s:.1f} s.",
+            *fresh.sentences(),
+        ],
+        [_files_table(batch.ingest)],
+    )
+
+
+def _files_sentence(summary: RunSummary) -> str:
+    return (
+        f"{len(summary.files)} file(s): {summary.total('rows_loaded'):,} loaded, "
+        f"{summary.total('rows_quarantined'):,} quarantined, {summary.total('rows_duplicate'):,} duplicates."
+    )
+
+
+def _files_table(summary: RunSummary) -> Table:
     files = [
         {
             "file": f.file_name,
@@ -96,16 +130,7 @@ def ingest_report(summary: RunSummary, fresh: Freshness) -> Report:
         }
         for f in summary.files
     ]
-    return Report(
-        "Ingest",
-        [
-            f"{len(summary.files)} file(s): {summary.total('rows_loaded'):,} loaded, "
-            f"{summary.total('rows_quarantined'):,} quarantined, {summary.total('rows_duplicate'):,} duplicates.",
-            f"Great Expectations audit: {audit}.",
-            *fresh.sentences(),
-        ],
-        [Table("Files", files, "No new files.")],
-    )
+    return Table("Files", files, "No new files.")
 
 
 def checkpoint_report(result: CheckpointResult) -> Report:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         default=24.0, description="Events stamped further than this in the future are quarantined."
     )
     dbt_threads: int = Field(default=2, ge=1)
+    dask_address: str | None = Field(
+        default=None, description="Scheduler of an existing Dask cluster (tcp://host:8786): the fan-outs run there."
+    )
 
     openai_api_key: SecretStr | None = Field(
         default=None,

@@ -53,7 +53,7 @@ class ApiWorld:
         return published
 
     def wait_until_served(self, name: str, timeout_s: float = 60.0) -> None:
-        """Until the server answers from snapshot `name` (it warms the recently asked questions on it first)."""
+        """Until the server answers from snapshot `name` (it warms the changed questions on it first)."""
         deadline = time.monotonic() + timeout_s
         with self.client("admin") as client:
             while client.get("/api/freshness").json()["snapshot"] != name:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import pulsecast
+from mlflow import MlflowClient
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
@@ -23,7 +24,8 @@ from pulsecast.warehouse import reader
 
 pytestmark = pytest.mark.slow
 
-WORLD = WorldConfig(seed=5, days=60, campaigns=4, events_per_day=2_000, end=datetime(2026, 10, 20, 9))
+WORLD = WorldConfig(seed=1, days=60, campaigns=4, events_per_day=3_000, end=datetime(2026, 10, 20, 9))
+"""Seed 1: three campaigns spend on two or three channels with conversions, so budget pivots have curves."""
 TRAINING = TrainConfig(
     metrics=[Metric.conversions, Metric.clicks, Metric.spend, Metric.revenue],
     horizon=7,
@@ -70,6 +72,7 @@ def test_decide_writes_the_outlook_and_keeps_one_alert_per_problem(
     per_campaign = dict(table(trained, "SELECT campaign_id, count(*) FROM ml.insights GROUP BY 1"))
     assert set(per_campaign) == forecast and all(3 <= n <= 5 for n in per_campaign.values())
     assert table(trained, "SELECT DISTINCT source FROM ml.insights") == [("rules",)], "no key, no LLM"
+    assert_pivots(trained)
 
     risks_before = dict(table(trained, "SELECT risk_id, first_detected_at FROM ml.risks"))
     decide(DecideConfig(llm=False))
@@ -91,6 +94,33 @@ def test_decide_writes_the_outlook_and_keeps_one_alert_per_problem(
     assert len(outlook["insights"]) >= 3
     readable = pulsecast("outlook", campaign, data_dir=trained.data_dir)
     assert readable.returncode == 0 and "Conversions scenarios" in readable.stdout, readable.stderr
+    pivoted = table(trained, "SELECT min(campaign_id) FROM marts.campaign_pivots")[0][0]
+    shown = json.loads(pulsecast("outlook", pivoted, "--json", data_dir=trained.data_dir).stdout)[pivoted]
+    assert shown["pivots"] and shown["summary"]["pivots"] == len({p["pivot_id"] for p in shown["pivots"]})
+    assert "Pivots" in pulsecast("outlook", pivoted, data_dir=trained.data_dir).stdout
+
+
+def assert_pivots(settings: Settings) -> None:
+    """Budget pivots were written for the newest run: ranked by impact, moves that keep each total within the
+    bounds, a response fit logged to MLflow, and the outlook marts showing them."""
+    pivots = table(settings, """SELECT pivot_id, rank, kind, level, impact, lift_p10, lift_p50, lift_p90,
+                                       response_run_id FROM ml.pivots ORDER BY rank""")
+    assert pivots, "the small world has campaigns with two channels or more: some budget move pays"
+    assert {kind for _, _, kind, *_ in pivots} <= {"budget_reallocation", "channel_shift"}
+    assert [rank for _, rank, *_ in pivots] == list(range(1, len(pivots) + 1))
+    impacts = [impact for *_, impact, _, _, _, _ in pivots]
+    assert impacts == sorted(impacts, reverse=True)
+    assert all(p10 <= p50 <= p90 for *_, p10, p50, p90, _ in pivots)
+    moves = table(settings, """SELECT pivot_id, sum(current_spend), sum(recommended_spend),
+                                      bool_and(abs(change) <= 0.3 + 1e-6) FROM ml.pivot_moves GROUP BY 1""")
+    assert {m[0] for m in moves} == {p[0] for p in pivots}
+    assert all(bounded for *_, bounded in moves)
+    within = [m for m in moves if m[0].startswith("budget_reallocation/cmp") or m[0].startswith("channel_shift")]
+    assert all(abs(now - then) < 1e-6 * now for _, now, then, _ in within), "a campaign's daily total is kept"
+    [(run_id,)] = {(p[-1],) for p in pivots}
+    assert MlflowClient(settings.mlflow_uri).get_run(run_id).data.params["lines"] != "0"
+    outlook = table(settings, "SELECT sum(pivots), count(top_pivot) FROM marts.campaign_outlook")[0]
+    assert outlook[0] >= 1 and outlook[1] >= 1
 
 
 def test_decide_for_one_campaign_and_bad_requests(trained: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from pulsecast.flows.serve import local_prefect, prefect_command
-from pulsecast.settings import get_settings
+from pulsecast.metrics import snapshot
+from pulsecast.settings import Settings, get_settings
 from pulsecast.warehouse import reader
 
 pytestmark = pytest.mark.slow
 
 DEPLOYMENTS = (
-    "ingest/ingest-every-minute",
+    "live/live",
     "generate-events/live-simulation",
     "pipeline/daily",
     "transform/transform-on-demand",
@@ -54,7 +55,13 @@ def test_worker_picks_up_a_deployment_run_and_completes_it(tmp_path: Path, monke
         assert "config" in schemas["train/train-daily"]
         assert "config" in schemas["decide/decide-daily"]
 
-        run_and_watch(env, "ingest/ingest-every-minute")
+        # serve started the live loop (an always-on deployment): the landed file becomes visible to readers
+        deadline = time.monotonic() + 180
+        while not visible_events(settings) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert visible_events(settings) == 2, "the live loop published the landed events"
+        (live_run,) = deployment_runs(env, "live")
+        assert live_run["state_type"] == "RUNNING", "the loop goes on, waiting for the next file"
         with reader(settings) as con:
             assert con.execute("SELECT count(*) FROM raw.events").fetchone()[0] == 2
 
@@ -68,6 +75,14 @@ def test_worker_picks_up_a_deployment_run_and_completes_it(tmp_path: Path, monke
         while not deployment_runs(env, "decide-daily") and time.monotonic() < deadline:
             time.sleep(1)
         assert deployment_runs(env, "decide-daily"), "the training's completion starts the outlook"
+
+
+def visible_events(settings: Settings) -> int | None:
+    """Events the published snapshot counts (None before the first publish)."""
+    try:
+        return snapshot.current_info(settings).events
+    except snapshot.NoSnapshot:
+        return None
 
 
 def run_and_watch(env: dict[str, str], deployment: str) -> None:

@@ -3,7 +3,6 @@ JSON, CSV and Arrow; the snapshot as ETag (304 until a new publish); the push ch
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import threading
@@ -14,7 +13,6 @@ import pyarrow as pa
 import pytest
 from api_support import ApiWorld, plain
 
-from pulsecast.http.readers import Readers
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics
 from pulsecast.metrics.catalog import QUESTIONS, Dimension, Grain
@@ -152,20 +150,35 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def test_the_servers_reader_moves_to_a_new_snapshot_only_when_renewed(served: ApiWorld) -> None:
-    """A publish does not turn the active reader's answers cold: it stays on its snapshot until a new reader,
-    warmed with the questions asked, replaces it."""
-    readers = Readers(served.settings)
+def test_a_publish_reaches_the_servers_reader_warm(served: ApiWorld) -> None:
+    """The server's reader (pre-warming) asks the questions of the changed tables again on a new snapshot before
+    it moves to it: the first request after the switch is answered from the cache, not cold."""
     scope = served.scope("tenant")
-    try:
-        before = readers.ask("pacing", scope)
+    with Metrics(served.settings, prewarm=True) as reader:
+        before = [reader.ask("kpis", scope=scope), reader.ask("pacing", scope=scope)]
         with writer_lock(served.settings, "test publish"):
             published = snapshot.publish(served.settings)
-        assert readers.ask("pacing", scope).snapshot == before.snapshot != published.name
-        asyncio.run(readers.renew())
-        after = readers.ask("pacing", scope)
-        assert readers.active.snapshot == after.snapshot == published.name
-        assert after.rows == before.rows  # the same marts, published again
-    finally:
-        readers.close()
+        for _ in range(300):
+            if reader.snapshot == published.name:
+                break
+            threading.Event().wait(0.1)
+        assert reader.snapshot == published.name, "the reader did not move to the new snapshot"
+        assert reader.cached == 2, "the questions asked were asked again before the switch"
+        after = [reader.ask("kpis", scope=scope), reader.ask("pacing", scope=scope)]
+        assert reader.cached == 2 and [a.snapshot for a in after] == [published.name] * 2
+        assert [a.rows for a in after] == [b.rows for b in before]  # the same marts, published again
     served.wait_until_served(published.name)  # the next tests see one snapshot throughout
+
+
+def test_an_answer_is_read_again_when_any_table_it_read_changed(served: ApiWorld) -> None:
+    """An advertiser's KPIs read the hourly campaign rollup besides the KPI mart: a publish that changes only the
+    rollup does not keep the cached answer."""
+    scope = served.scope("tenant")
+    with Metrics(served.settings) as reader:
+        kpis, pacing = reader.ask("kpis", scope=scope), reader.ask("pacing", scope=scope)
+        with writer_lock(served.settings, "test publish"):
+            published = snapshot.publish(served.settings, changed={"campaign_hourly"})
+        assert reader.ask("pacing", scope=scope) is pacing, "an answer of unchanged tables is kept"
+        again = reader.ask("kpis", scope=scope)
+        assert again is not kpis and again.snapshot == published.name and again.rows == kpis.rows
+    served.wait_until_served(published.name)

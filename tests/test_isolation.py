@@ -11,7 +11,7 @@ from api_support import NO_CAMPAIGN, ApiWorld
 from pulsecast.metrics.api import Metrics
 from pulsecast.metrics.catalog import QUESTIONS
 from pulsecast.metrics.scope import Kind, Scope
-from pulsecast.metrics.snapshot import current
+from pulsecast.metrics.snapshot import current, open_manifest
 
 ENDPOINTS = {**{name: set(question.filters) for name, question in QUESTIONS.items()}, "trend": {"campaign", "brand"}}
 PRINCIPALS = ["tenant", "rival", "owner"]
@@ -20,7 +20,7 @@ WILDCARDS = ["*", "%", "cmp-%", "x' OR '1'='1", "cmp-001') OR 1=1 --", "../snaps
 
 def visible(served: ApiWorld, scope: Scope) -> dict[str, set[str]]:
     """What a scope may see, read from the snapshot itself (not from the code under test)."""
-    con = duckdb.connect(str(current(served.settings)), read_only=True)
+    con = open_manifest(served.settings, current(served.settings))
     try:
         campaigns = con.execute("SELECT campaign_id, brand_id FROM campaigns").fetchall()
     finally:

@@ -306,7 +306,7 @@ def test_reads_never_fail_while_a_transform_writes(world: Settings) -> None:
             thread.join()
     assert not errors, errors[:3]
     assert answers > 10
-    assert len(list(Path(world.snapshots).glob("marts-*.duckdb"))) <= snapshot.KEEP
+    assert len(list(Path(world.snapshots).glob("marts-*.json"))) <= snapshot.KEEP
 
 
 def test_forecast_before_any_training_is_an_empty_answer_with_its_columns(metrics: Metrics) -> None:

@@ -1,7 +1,7 @@
 """`pulsecast serve` as an operator meets it: stopped mid-run with Ctrl-C, its worker killed, started again.
 
 One real process per start (server, deployments, supervised worker) on a free port and a fresh data folder;
-the every-minute deployments run on their own schedule, so this takes a few minutes.
+the simulation runs on its own schedule and serve keeps the live loop going, so this takes a few minutes.
 """
 
 from __future__ import annotations
@@ -114,16 +114,21 @@ def serving(data_dir: Path, port: int, log: Path) -> Iterator[Serve]:
             serve.stop()
 
 
-def assert_healthy_ingest(serve: Serve, since: datetime) -> None:
-    """The next ingest run completes within two minutes and nothing waits for a slot."""
-    completed = wait_for(
-        lambda: [
-            r for r in serve.runs("ingest-every-minute") if r["state_type"] == "COMPLETED" and started_after(r, since)
-        ],
+def assert_live(serve: Serve, data_dir: Path, since: datetime) -> None:
+    """A live run started after `since` is running, a file that lands is ingested within two minutes, and
+    nothing waits for a slot."""
+    wait_for(
+        lambda: [r for r in serve.runs("live") if r["state_type"] == "RUNNING" and started_after(r, since)],
         120,
-        "an ingest run to complete",
+        "a new live run",
     )
-    assert completed
+    landed = data_dir / "landing" / f"events_{since:%H%M%S%f}.jsonl"
+    event = {"event_id": landed.stem, "event_ts": "2026-01-01T00:00:00Z", "event_type": "click", "campaign_id": "c"}
+    landed.parent.mkdir(parents=True, exist_ok=True)
+    hidden = landed.with_name(f".{landed.name}")  # written under a dot-name, then renamed: as producers must
+    hidden.write_text(json.dumps(event) + "\n")
+    os.replace(hidden, landed)
+    wait_for(lambda: not landed.exists(), 120, f"the live loop to ingest {landed.name}")
     waiting = [r["name"] for r in serve.api("flow_runs/filter", {}) if r["state_name"] == "AwaitingConcurrencySlot"]
     assert not waiting, f"runs waiting for a slot: {waiting}"
 
@@ -133,31 +138,32 @@ def test_serve_survives_ctrl_c_mid_run_and_a_killed_worker_and_keeps_a_pause(tmp
 
     with serving(data_dir, port, tmp_path / "first.log") as first:
         wait_for(
-            lambda: any(r["state_type"] in RUNNING for r in first.runs("ingest-every-minute")),
+            lambda: any(r["state_type"] in RUNNING for r in first.runs("live")),
             150,
-            "an ingest run to begin",
+            "the live loop to begin",
         )
         first.api(f"deployments/{first.deployment('live-simulation')['id']}", {"paused": True}, "PATCH")
         paused_at = datetime.now(UTC)
         # runs the worker had already taken (it fetches up to 10 s ahead) go on; nothing else may start
         taken = {r["id"] for r in first.runs("live-simulation") if r["state_type"] != "SCHEDULED"}
-        first.stop()  # Ctrl-C while the ingest run is starting or running
+        first.stop()  # Ctrl-C while the live loop runs
     clean_log = first.text()
     assert "Traceback" not in clean_log, clean_log
     assert "Stopped the worker and the Prefect server." in clean_log
 
     with serving(data_dir, port, tmp_path / "second.log") as second:
         assert second.deployment("live-simulation")["paused"], "a re-deploy must not resume a paused deployment"
-        assert_healthy_ingest(second, paused_at)
+        assert_live(second, data_dir, paused_at)
 
         os.kill(second.worker_pid(), signal.SIGKILL)
         killed_at = datetime.now(UTC)
         wait_for(lambda: "The worker stopped unexpectedly" in second.text(), 30, "serve to notice the dead worker")
-        assert_healthy_ingest(second, killed_at)
+        assert_live(second, data_dir, killed_at)
         second.stop()
 
+    restarted_at = datetime.now(UTC)  # serve starts the live run before it says it is up
     with serving(data_dir, port, tmp_path / "third.log") as third:
-        assert_healthy_ingest(third, datetime.now(UTC))
+        assert_live(third, data_dir, restarted_at)
         assert third.deployment("live-simulation")["paused"]
         ran_while_paused = [
             r["name"]
@@ -165,6 +171,6 @@ def test_serve_survives_ctrl_c_mid_run_and_a_killed_worker_and_keeps_a_pause(tmp
             if r["state_type"] != "SCHEDULED" and r["id"] not in taken
         ]
         assert not ran_while_paused, f"a paused deployment ran: {ran_while_paused}"
-        stuck = [r["name"] for r in third.runs("ingest-every-minute") if r["state_type"] in RUNNING]
-        assert len(stuck) <= 1, f"more than the current ingest run holds a slot: {stuck}"
+        stuck = [r["name"] for r in third.runs("live") if r["state_type"] in RUNNING]
+        assert len(stuck) == 1, f"one live run, and only one, holds the slot: {stuck}"
     assert "Traceback" not in third.text(), third.text()

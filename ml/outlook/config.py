@@ -15,6 +15,12 @@ class DecideConfig(BaseModel):
         le=90,
         description="Days ahead for the horizon scenarios (past the forecast horizon the spread is extrapolated).",
     )
+    bound: float = Field(
+        default=0.3,
+        ge=0,
+        lt=1,
+        description="Budget pivots move each line's daily spend by at most this share of its current spend.",
+    )
     llm: bool = Field(
         default=True, description="Write insights with OpenAI when a key is configured; off: the rule-based writer."
     )

@@ -15,18 +15,22 @@ from pulsecast.metrics.api import Metrics
 from pulsecast.report import Report, Table
 from pulsecast.settings import Settings
 
-OUTLOOK_MARTS = ["campaign_outlook", "campaign_scenarios", "campaign_risks", "campaign_insights"]
+OUTLOOK_MARTS = ["campaign_outlook", "campaign_scenarios", "campaign_risks", "campaign_insights", "campaign_pivots"]
 """The marts a `decide` run rebuilds and publishes (dbt_project/models/marts)."""
+PIVOT_COLUMNS = ("rank", "kind", "summary", "lift_p10", "lift_p50", "lift_p90", "confidence", "extrapolated")
+"""What a list of recommendations shows of each: the rest (moves, assumptions) is in campaign_pivots."""
 
 
 @dataclass(frozen=True)
 class CampaignOutlook:
-    """One campaign's outlook row, its conversions scenarios, open risks and insights (plain values)."""
+    """One campaign's outlook row, its conversions scenarios, open risks, insights and the recommendations that
+    touch it (one row per pivot x line moved; plain values)."""
 
     summary: dict[str, Any]
     scenarios: list[dict[str, Any]]
     risks: list[dict[str, Any]]
     insights: list[dict[str, Any]]
+    pivots: list[dict[str, Any]]
 
     def lines(self) -> list[str]:
         """The outlook in a few sentences, every number from the marts."""
@@ -47,6 +51,8 @@ class CampaignOutlook:
             )
         lines += [f"Risk ({risk['severity']}): {risk['summary']}" for risk in self.risks[:3]]
         lines += [f"{insight['key']}: {insight['value']}" for insight in self.insights[:3]]
+        seen = list(dict.fromkeys(p["summary"] for p in self.pivots))
+        lines += [f"Pivot: {summary}" for summary in seen[:3]]
         return lines
 
 
@@ -73,6 +79,7 @@ def read_outlook(settings: Settings, campaign: str | None = None) -> dict[str, C
                 key=lambda r: (-r["severity_rank"], -r["confidence"]),
             ),
             sorted(of("campaign_insights", row["campaign_id"]), key=lambda i: i["rank"]),
+            sorted(of("campaign_pivots", row["campaign_id"]), key=lambda p: (p["rank"], p["channel"] or "")),
         )
         for row in sorted(decided, key=lambda r: r["campaign_id"])
     }
@@ -92,12 +99,18 @@ def outlook_report(outlooks: Mapping[str, CampaignOutlook], written: Mapping[str
                 "realistic_conversions",
                 "open_risks",
                 "top_risk_type",
+                "pivots",
+                "top_pivot_lift_p50",
             )
         }
         for o in outlooks.values()
     ]
+    pivots = {p["pivot_id"]: p for o in outlooks.values() for p in o.pivots}
+    ranked = [{key: p[key] for key in PIVOT_COLUMNS} for p in sorted(pivots.values(), key=lambda p: p["rank"])]
     return Report(
-        "Campaign outlook", [line for line in lines if line], [Table("Campaigns", overview), Table("Outlook", details)]
+        "Campaign outlook",
+        [line for line in lines if line],
+        [Table("Campaigns", overview), Table("Pivots", ranked), Table("Outlook", details)],
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import duckdb
 import pandas as pd
 
-from pulsecast.ml.outlook import benchmarks, goals, insights, market, risks, scenarios
+from pulsecast.ml.outlook import benchmarks, goals, insights, market, pivots, risks, scenarios
 from pulsecast.ml.outputs import replace
 from pulsecast.settings import Settings
 from pulsecast.warehouse import writer
@@ -29,6 +29,8 @@ TABLES: dict[str, Columns] = {
     "competitors": market.COMPETITOR_COLUMNS,
     "benchmarks": benchmarks.COLUMNS,
     "insights": insights.COLUMNS,
+    "pivots": pivots.COLUMNS,
+    "pivot_moves": pivots.MOVE_COLUMNS,
 }
 WHOLE = {"risks"}
 """Tables rewritten whole each run rather than appended per run (their rows carry their own run ids)."""

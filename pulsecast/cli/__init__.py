@@ -24,6 +24,7 @@ from pulsecast.cli.metrics import sql
 from pulsecast.cli.outlook import decide, outlook
 from pulsecast.cli.quiet import debugging, print_error, quiet_prefect_console
 from pulsecast.cli.render import show
+from pulsecast.cli.simulate import simulate, simulations
 from pulsecast.contract import FileFormat
 from pulsecast.generator import GenerationMode, WorldConfig
 from pulsecast.metrics.freshness import freshness
@@ -45,6 +46,8 @@ app.command("sql")(sql)
 app.command()(decide)
 app.command()(outlook)
 app.command("detect-csv")(detect_csv)
+app.command()(simulate)
+app.command()(simulations)
 console = Console()
 
 

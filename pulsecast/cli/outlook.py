@@ -25,15 +25,18 @@ def decide(
         max=90,
         help=DecideConfig.model_fields["horizon"].description,
     ),
+    bound: float = typer.Option(
+        DecideConfig.model_fields["bound"].default, min=0, max=0.99, help=DecideConfig.model_fields["bound"].description
+    ),
     llm: bool = typer.Option(True, "--llm/--no-llm", help=DecideConfig.model_fields["llm"].description),
 ) -> None:
-    """Scenarios, goal odds, risks, market and benchmark position and insights (Prefect flow `decide`)."""
+    """Scenarios, goal odds, risks, market and benchmark position, insights and pivots (Prefect flow `decide`)."""
     from pulsecast.cli.quiet import quiet_prefect_console
     from pulsecast.flows.decide import decide as decide_flow
     from pulsecast.flows.recorded import run_recorded
 
     quiet_prefect_console()
-    written = run_recorded(decide_flow, DecideConfig(campaigns=campaign, horizon=horizon, llm=llm))
+    written = run_recorded(decide_flow, DecideConfig(campaigns=campaign, horizon=horizon, bound=bound, llm=llm))
     console.print(
         f"Wrote {', '.join(f'{n:,} {t}' for t, n in written.items()) or 'nothing'}. "
         "Read it with `pulsecast outlook [CAMPAIGN]`."
@@ -44,8 +47,8 @@ def outlook(
     campaign: str | None = typer.Argument(None, help="Campaign id. Default: every campaign with an outlook."),
     as_json: bool = typer.Option(False, "--json", help="Everything, raw values, as JSON on stdout."),
 ) -> None:
-    """The newest campaign outlook from the published marts: pace, goal odds, scenarios, risks, insights."""
-    from pulsecast.ml.outlook.report import outlook_report, read_outlook
+    """The newest campaign outlook from the published marts: pace, goal odds, scenarios, risks, insights, pivots."""
+    from pulsecast.ml.outlook.report import PIVOT_COLUMNS, outlook_report, read_outlook
 
     try:
         outlooks = read_outlook(get_settings(), campaign)
@@ -68,6 +71,8 @@ def outlook(
                     Table("Conversions scenarios", [_scenario(s) for s in one.scenarios]),
                     Table("Open risks", [_risk(r) for r in one.risks]),
                     Table("Insights", [{k: i[k] for k in ("key", "value", "trend", "source")} for i in one.insights]),
+                    Table("Pivots", [{k: p[k] for k in PIVOT_COLUMNS} for p in _unique(one.pivots)]),
+                    Table("Pivot moves", [_move(p) for p in one.pivots if p["channel"] is not None]),
                 ],
             ),
         )
@@ -92,3 +97,15 @@ def _scenario(row: dict) -> dict:
 
 def _risk(row: dict) -> dict:
     return {key: row[key] for key in ("risk_type", "subject", "severity", "window_start", "confidence", "summary")}
+
+
+def _unique(pivots: list[dict]) -> list[dict]:
+    """One row per recommendation (the mart has one per line it moves)."""
+    return list({p["pivot_id"]: p for p in pivots}.values())
+
+
+def _move(row: dict) -> dict:
+    return {
+        key: row[key]
+        for key in ("rank", "kind", "campaign_id", "channel", "current_spend", "recommended_spend", "change")
+    }

@@ -1,4 +1,4 @@
-"""The FastAPI app: routers, the readers, the key store, the rate limiter, the audit log and error answers.
+"""The FastAPI app: routers, the reader, the key store, the rate limiter, the audit log and error answers.
 
 Errors are one JSON shape, `{"detail": "..."}`: 401 without a live key, 403 for a question the key's
 principal may not ask, 404 for a name the key cannot see (whether it exists or not: the same answer), 400 for
@@ -19,9 +19,8 @@ from pulsecast.http import events, questions
 from pulsecast.http.access import RateLimiter
 from pulsecast.http.audit import Audited, AuditLog
 from pulsecast.http.formats import Rendered
-from pulsecast.http.readers import Readers
 from pulsecast.keys import KeyStore
-from pulsecast.metrics.api import NotFound, UnknownName
+from pulsecast.metrics.api import Metrics, NotFound, UnknownName
 from pulsecast.metrics.scope import OutOfScope
 from pulsecast.metrics.snapshot import NoSnapshot
 from pulsecast.settings import Settings
@@ -32,15 +31,15 @@ UnknownName)."""
 
 
 def create_app(settings: Settings) -> FastAPI:
-    readers = Readers(settings)
-    watcher = events.SnapshotWatcher(settings.snapshots, readers)
+    metrics = Metrics(settings, prewarm=True)  # a publish warms the changed questions before they are served
+    watcher = events.SnapshotWatcher(metrics)
     audit = AuditLog(settings.audit)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         async with events.watching(watcher):
             yield
-        readers.close()
+        metrics.close()
         audit.close()
 
     app = FastAPI(
@@ -50,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.readers = readers
+    app.state.metrics = metrics
     app.state.keys = KeyStore(settings.keys)
     app.state.limiter = RateLimiter()
     app.state.rendered = Rendered()

@@ -1,71 +1,60 @@
 """The push channel: server-sent events telling clients that a new snapshot is published, so pages refresh
 their answers when there is something new instead of polling.
 
-One watcher per process stats the pointer file `data/snapshots/CURRENT` a few times a second (a publish
-replaces it with an atomic rename, so its inode changes), has the readers renewed (`readers.py`: the new
-snapshot's answers warmed before it is used) and then hands the snapshot's name to every open stream, so a
-client that refetches gets the new answers. A stream opens with the snapshot answers come from, then says each
-new one; comments keep idle proxies open.
+The server's reader (`Metrics(prewarm=True)`) moves to a newer snapshot on its own thread once it has asked
+the changed questions on it again; one watcher per process looks a few times a second at which snapshot the
+reader answers from and, when it moved, hands the name to every open stream, so a client that refetches gets
+the new answers, warm. A stream opens with the snapshot answers come from, then says each new one; comments
+keep idle proxies open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from pathlib import Path
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from pulsecast.http.access import caller
-from pulsecast.http.readers import Readers
 from pulsecast.keys import KeyRecord
-from pulsecast.metrics.snapshot import POINTER
+from pulsecast.metrics.api import Metrics
 
 KEEP_ALIVE_S = 15.0
 router = APIRouter(prefix="/api")
 
 
 class SnapshotWatcher:
-    """Watches the pointer file; each subscriber gets every snapshot answered from after it subscribed."""
+    """Watches the reader's snapshot; each subscriber is woken when the reader moved to another."""
 
-    def __init__(self, snapshots: Path, readers: Readers, interval_s: float = 0.2) -> None:
-        self._pointer = snapshots / POINTER
-        self._readers = readers
+    def __init__(self, metrics: Metrics, interval_s: float = 0.2) -> None:
+        self._metrics = metrics
         self._interval_s = interval_s
-        self._subscribers: set[asyncio.Queue[str]] = set()
-        self._seen: tuple[int, int] | None = None
-        self.current: str | None = None
-        """The snapshot the readers answer from, once one is published."""
+        self._subscribers: set[asyncio.Queue[None]] = set()
+        self._announced: str | None = None
 
-    def _changed(self) -> bool:
-        """Whether the pointer file was replaced since the last look (one stat)."""
-        try:
-            stat = self._pointer.stat()
-        except FileNotFoundError:
-            return False
-        seen, self._seen = self._seen, (stat.st_ino, stat.st_mtime_ns)
-        return self._seen != seen
+    @property
+    def current(self) -> str | None:
+        """The snapshot the reader answers from now (None before one is published)."""
+        return self._metrics.snapshot
 
     async def run(self) -> None:
         while True:
-            if self._changed():
-                await self._readers.renew()
-                name = self._readers.active.snapshot
-                if name is not None and name != self.current:
-                    self.current = name
-                    for queue in self._subscribers:
-                        queue.put_nowait(name)
+            name = self.current
+            if name is not None and name != self._announced:
+                self._announced = name
+                for queue in self._subscribers:
+                    queue.put_nowait(None)
             await asyncio.sleep(self._interval_s)
 
-    def subscribe(self) -> asyncio.Queue[str]:
-        """A queue of the snapshots answered from after now."""
-        queue: asyncio.Queue[str] = asyncio.Queue()
+    def subscribe(self) -> asyncio.Queue[None]:
+        """A queue woken on each move of the reader after now."""
+        queue: asyncio.Queue[None] = asyncio.Queue()
         self._subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[None]) -> None:
         self._subscribers.discard(queue)
 
 
@@ -80,16 +69,17 @@ async def events(request: Request, record: KeyRecord = Depends(caller)) -> Strea
     queue = watcher.subscribe()
 
     async def stream():
+        said = None
         try:
-            if watcher.current:
-                yield message(watcher.current)
             while True:
+                name = watcher.current  # the reader moves on its own thread: say where it is, once
+                if name is not None and name != said:
+                    said = name
+                    yield message(name)
                 try:
-                    name = await asyncio.wait_for(queue.get(), KEEP_ALIVE_S)
+                    await asyncio.wait_for(queue.get(), KEEP_ALIVE_S)
                 except TimeoutError:
                     yield ": keep-alive\n\n"
-                    continue
-                yield message(name)
         finally:
             watcher.unsubscribe(queue)
 

@@ -2,8 +2,8 @@
 as typed query parameters, a filter with fixed values an enum), `/api/metrics/trend` and `/api/freshness`.
 
 Every endpoint passes the key's scope to `Metrics`, which adds it to the SQL it builds: the request cannot
-widen it. The handlers are coroutines, so the active reader is only ever used from the event loop's thread (a
-DuckDB connection is not thread-safe) and no request pays a hop to the threadpool.
+widen it. The handlers are coroutines: a warm answer is a dictionary look-up, not worth a hop to the threadpool,
+and the reader's pre-warming thread asks the cold ones after a publish on its own connection.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pulsecast.contract import Channel, Device
 from pulsecast.http.access import caller
 from pulsecast.http.formats import Format, negotiate, respond
-from pulsecast.http.readers import Readers
 from pulsecast.keys import KeyRecord
-from pulsecast.metrics.api import LOOKUP_LIMIT
+from pulsecast.metrics.api import LOOKUP_LIMIT, Metrics
 from pulsecast.metrics.catalog import QUESTIONS, Dimension, Grain, Question
 
 router = APIRouter(prefix="/api")
@@ -28,8 +27,8 @@ FORMAT = Query(None, description="json (default), csv or arrow (Arrow IPC stream
 Moment = datetime | date | None
 
 
-def _readers(request: Request) -> Readers:
-    return request.app.state.readers
+def _metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
 
 
 @router.get("/metrics/trend", summary="Volumes, spend and rates per hour, day or month, any filter combination.")
@@ -47,9 +46,8 @@ async def trend(
     format: Format | None = FORMAT,
 ) -> Response:
     output = negotiate(request, format)
-    answer = _readers(request).trend(
-        record.scope,
-        grain=grain,
+    answer = _metrics(request).trend(
+        grain,
         by=by,
         campaigns=campaign,
         brands=brand,
@@ -57,13 +55,14 @@ async def trend(
         devices=device,
         start=start,
         end=end,
+        scope=record.scope,
     )
     return respond(request, answer, output)
 
 
 @router.get("/freshness", summary="How fresh the answers are: the snapshot's age and what landed that it lacks.")
 async def freshness(request: Request, record: KeyRecord = Depends(caller)) -> Response:
-    figures = _readers(request).active.freshness().figures()
+    figures = _metrics(request).freshness().figures()
     if not record.scope.unrestricted:
         figures.pop("events")  # every advertiser's events together
     request.state.rows = 1
@@ -76,7 +75,7 @@ def _question_endpoint(name: str, question: Question):
 
     async def endpoint(request: Request, record: KeyRecord, format: Format | None, limit: int, **filters):
         output = negotiate(request, format)
-        answer = _readers(request).ask(name, record.scope, limit=limit, **filters)
+        answer = _metrics(request).ask(name, scope=record.scope, limit=limit, **filters)
         return respond(request, answer, output)
 
     keyword = inspect.Parameter.KEYWORD_ONLY

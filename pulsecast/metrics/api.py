@@ -11,11 +11,14 @@ channels, devices) are checked first, and an unknown one is an error that says w
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import wraps
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -39,8 +42,14 @@ LOOKUP_LIMIT = 1000
 """Rows a lookup returns at most: dashboards page; they do not download tables."""
 
 ANSWER_CACHE_SIZE = 512
-"""Answers a reader keeps (least recently asked dropped first). A published snapshot never changes, so an
-answer stays right until the pointer names a newer snapshot, which empties the cache."""
+"""Answers a reader keeps (least recently asked dropped first). A published table never changes, so an answer
+stays right until the pointer names a snapshot with other files for a table it read."""
+
+PREWARM_POLL_S = 0.2
+"""How often a pre-warming reader looks for a newer snapshot."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 NAME_SOURCES = {
     Dimension.campaign: ("campaigns", "campaign_id"),
@@ -72,7 +81,8 @@ class Answer:
     empty: str = ""
     """When there are no rows, the question's sentence saying why (e.g. the guard no row passed)."""
     snapshot: str = ""
-    """The published snapshot that answered (its file name): an answer's version, e.g. an HTTP ETag."""
+    """The published snapshot that answered (its manifest's name): an answer's version, e.g. an HTTP ETag. An
+    answer kept across publishes (none of its tables changed) keeps it: the same name, the same rows."""
 
     @property
     def columns(self) -> list[str]:
@@ -86,33 +96,78 @@ class Answer:
         return self.data.to_pylist()
 
 
-class Metrics:
-    """Reads the current snapshot; reopens when a newer one is published, so a long-lived reader stays fresh.
+@dataclass(frozen=True)
+class _Cached:
+    """A cached answer, how to ask for it again, and the tables it read (it is kept while none of them changes:
+    an advertiser's KPIs read the hourly rollup besides the KPI mart)."""
 
-    Answers are cached per snapshot, keyed on the generated SQL (the normalized question) and its bound
-    parameters: a repeated question costs a dictionary look-up instead of DuckDB planning and an Arrow
+    answer: Answer
+    sql: str
+    params: list
+    tables: frozenset[str]
+
+
+Key = tuple[str, tuple]
+"""An answer's cache key: the generated SQL and its bound parameters (a scope's lists as tuples)."""
+
+
+def _locked(method: Callable[Concatenate[Metrics, P], R]) -> Callable[Concatenate[Metrics, P], R]:
+    """One question at a time per reader: a snapshot switch never happens in the middle of one."""
+
+    @wraps(method)
+    def locked(self: Metrics, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+class Metrics:
+    """Reads the current snapshot; moves to a newer one when it is published, so a long-lived reader stays fresh.
+
+    The snapshot's files are attached to an in-memory DuckDB, and a connection of it has one view per table; a
+    newer snapshot attaches only the files that changed. Answers are cached, keyed on the generated SQL (the
+    normalized question) and its bound parameters, and kept across snapshots while the tables they read keep
+    their files: a repeated question costs a dictionary look-up instead of DuckDB planning and an Arrow
     conversion. `cache_size=0` turns the cache off (the benchmark's cold reads).
+
+    Without `prewarm`, the first question after a publish moves the reader, and the questions of changed tables
+    are cold again. With `prewarm` (a server), a background thread moves it: when a newer snapshot is published,
+    it asks the cached questions whose tables changed again on a connection of its own, and only then switches,
+    so a publish never turns answers cold and a reader keeps answering, warm, from its snapshot meanwhile.
     """
 
-    def __init__(self, settings: Settings, cache_size: int = ANSWER_CACHE_SIZE, follow: bool = True) -> None:
-        """`follow=False` keeps the reader on the snapshot it opens first (a server renews readers itself)."""
+    def __init__(self, settings: Settings, cache_size: int = ANSWER_CACHE_SIZE, prewarm: bool = False) -> None:
         self._settings = settings
-        self._follow = follow
-        self._path: Path | None = None
+        self._db: duckdb.DuckDBPyConnection | None = None
+        """The in-memory database the snapshots' files are attached to (shared by its connections)."""
         self._con: duckdb.DuckDBPyConnection | None = None
+        """The connection whose views answer from `_manifest`."""
+        self._manifest: snapshot.Manifest | None = None
+        self._attached: dict[str, str] = {}
         self._row_counts: dict[str, int] = {}
         self._known: dict[Dimension, set[str]] = {}
-        self._cache_size = cache_size
-        self._answers: OrderedDict[tuple[str, tuple], Answer] = OrderedDict()
         self._visible: dict[Scope, dict[str, list[str]]] = {}
+        self._cache_size = cache_size
+        self._answers: OrderedDict[Key, _Cached] = OrderedDict()
         self._pointer_mark: tuple[int, int] | None = None
-        self._info: snapshot.SnapshotInfo | None = None
         self._pointer_target: Path | None = None
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True) if prewarm else None
+        if self._watcher is not None:
+            self._watcher.start()
 
     def close(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        self._stop.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join()
+        with self._lock:
+            for con in (self._con, self._db):
+                if con is not None:
+                    con.close()
+            self._con = self._db = self._manifest = None
+            self._attached = {}
 
     def __enter__(self) -> Metrics:
         return self
@@ -120,11 +175,20 @@ class Metrics:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def snapshot(self) -> str | None:
+        """The name of the snapshot this reader answers from (None before it opened one)."""
+        manifest = self._manifest
+        return manifest.info.name if manifest is not None else None
+
+    @property
+    def cached(self) -> int:
+        """Answers held now (pre-warming fills the cache back after a publish without a question being asked)."""
+        return len(self._answers)
+
     def _current(self) -> Path:
-        """The snapshot the pointer names, the pointer re-read only when it changed: a publish renames a new
+        """The manifest the pointer names, the pointer re-read only when it changed: a publish renames a new
         file in (a new inode), so a stat tells, at a fraction of an open and a read on every question."""
-        if not self._follow and self._path is not None:
-            return self._path
         try:
             stat = (self._settings.snapshots / snapshot.POINTER).stat()
         except FileNotFoundError:
@@ -136,38 +200,108 @@ class Metrics:
         return self._pointer_target
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
-        path = self._current()
-        if path != self._path or self._con is None:
-            self.close()
-            self._con = duckdb.connect(str(path), read_only=True)
-            self._path = path
-            self._known = {}
-            self._visible = {}
-            self._info = None
-            self._answers.clear()
-            self._row_counts = {
-                name: rows
-                for name, rows in self._con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
-            }
+        """The connection answering from this reader's snapshot (the caller holds the lock): the current one,
+        except that a pre-warming reader, once open, moves only when its watcher has warmed the next."""
+        behind = self._manifest is None or (self._watcher is None and self._current() != self._manifest.path)
+        if self._con is None or behind:
+            self._switch(*self._open(self._current()))
+        assert self._con is not None
         return self._con
 
-    @property
-    def snapshot(self) -> str | None:
-        """The name of the snapshot this reader has open (None before its first question)."""
-        return self._path.name if self._path is not None else None
+    def _open(self, path: Path) -> tuple[snapshot.Manifest, duckdb.DuckDBPyConnection]:
+        """A new connection answering from `path`'s snapshot (or a newer one if it was pruned meanwhile); the
+        files it names that the database does not hold yet are attached (the caller holds the lock)."""
+        if self._db is None:
+            self._db = duckdb.connect()
+        while True:
+            con = self._db.cursor()
+            try:
+                manifest = snapshot.load(path)
+                snapshot.attach(con, self._settings, manifest, self._attached)
+                return manifest, con
+            except FileNotFoundError:
+                con.close()
+                path = snapshot.current(self._settings)
 
+    def _unchanged(self, manifest: snapshot.Manifest) -> set[str]:
+        """The tables `manifest` publishes in the same files as this reader's snapshot."""
+        old = self._manifest.tables if self._manifest is not None else {}
+        return {name for name, table in manifest.tables.items() if old.get(name) == table}
+
+    def _switch(
+        self, manifest: snapshot.Manifest, con: duckdb.DuckDBPyConnection, warmed: dict[Key, _Cached] | None = None
+    ) -> None:
+        """Answer from `manifest` through `con` from now on (the caller holds the lock): keep what its unchanged
+        tables answered, take what was `warmed` for it, forget the rest, detach the files it no longer names."""
+        unchanged = self._unchanged(manifest)
+        if self._con is not None:
+            self._con.close()
+        self._con, self._manifest = con, manifest
+        self._row_counts = {name: table.rows for name, table in manifest.tables.items()}
+        self._known = {d: names for d, names in self._known.items() if NAME_SOURCES[d][0] in unchanged}
+        if "campaigns" not in unchanged:  # a scope's campaigns are read from it
+            self._visible = {}
+        for key in [key for key, cached in self._answers.items() if not cached.tables <= unchanged]:
+            del self._answers[key]
+        self._answers.update(warmed or {})
+        while len(self._answers) > self._cache_size:
+            self._answers.popitem(last=False)
+        snapshot.detach(con, manifest, self._attached)
+
+    def _watch(self) -> None:
+        """Pre-warming: open the first snapshot once there is one; for each newer one, ask the cached questions
+        of its changed tables on its own connection (the reader answers meanwhile), then switch to it."""
+        while not self._stop.wait(PREWARM_POLL_S):
+            try:
+                with self._lock:
+                    if self._con is None or self._manifest is None:
+                        self._connection()
+                        continue
+                    path = self._current()
+                    if path == self._manifest.path:
+                        continue
+                    manifest, con = self._open(path)
+                    unchanged = self._unchanged(manifest)
+                    stale = [(key, cached) for key, cached in self._answers.items() if not cached.tables <= unchanged]
+                warmed = self._warm(con, manifest, stale)
+                with self._lock:
+                    if self._stop.is_set():
+                        con.close()
+                        return
+                    self._switch(manifest, con, warmed)
+            except snapshot.NoSnapshot:
+                continue
+
+    def _warm(
+        self, con: duckdb.DuckDBPyConnection, manifest: snapshot.Manifest, stale: list[tuple[Key, _Cached]]
+    ) -> dict[Key, _Cached]:
+        """The stale answers asked again on `con` (no one else uses it yet, so without the lock)."""
+        published = set(manifest.tables) | {snapshot.INFO_TABLE}
+        warmed: dict[Key, _Cached] = {}
+        for key, cached in stale:
+            if self._stop.is_set():
+                break
+            if not cached.tables <= published:  # a table it read is gone: asked again, it says so then
+                continue
+            answer = cached.answer
+            try:
+                warmed[key] = _read(con, manifest, answer.table, cached.sql, cached.params, answer.empty)
+            except duckdb.Error:  # an analyst's query the new snapshot no longer answers: the same when asked
+                continue
+        return warmed
+
+    @_locked
     def freshness(self) -> Freshness:
         """How fresh the answers are: the snapshot's age and newest event, and what landed that it does not show
         (before the first publish too: then there is no snapshot, and what waits)."""
         try:
-            con = self._connection()
+            self._connection()
         except snapshot.NoSnapshot:
             return freshness(self._settings)
-        assert self._path is not None
-        if self._info is None:  # a published snapshot never changes: its account of itself is read once
-            self._info = snapshot.read_info(con, self._path)
-        return freshness(self._settings, self._info)
+        assert self._manifest is not None
+        return freshness(self._settings, self._manifest.info)  # the manifest's account of its snapshot
 
+    @_locked
     def trend(
         self,
         grain: Grain = Grain.day,
@@ -227,6 +361,7 @@ class Metrics:
             self._check_campaigns_in_brands(campaigns, brands)
         return answer
 
+    @_locked
     def ask(
         self,
         question: str,
@@ -351,31 +486,46 @@ class Metrics:
             of = "; ".join(f"campaign '{c}' is in brand '{b}'" for c, b in sorted(owners.items()))
             raise UnknownName(f"{of}, not in {', '.join(repr(b) for b in brands)}: the filters contradict each other")
 
+    @_locked
     def sql(self, query: str) -> Answer:
         """An analyst's own read-only SQL over the published marts (tables named without a schema).
 
-        The snapshot is opened read-only, so a statement that writes fails and the warehouse is never touched."""
+        Only reading statements run (the reader's own in-memory database holds the views over the snapshot's
+        files, which are attached read-only), so the snapshot and the warehouse are never touched."""
         try:
+            kinds = {statement.type for statement in self._connection().extract_statements(query)}
+            if not kinds <= {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}:
+                raise UnknownName("the query failed: only SELECT statements (and EXPLAIN) read the published marts")
             return self._answer("your query", query, [])
         except duckdb.Error as error:
             raise UnknownName(f"the query failed: {str(error).splitlines()[0]}") from None
 
     def _answer(self, table: str, sql: str, params: list, empty: str = "") -> Answer:
         """The answer to `sql`, cached; `empty` is said when it has no rows."""
-        con = self._connection()  # first: a newer snapshot empties the cache
+        con = self._connection()  # first: a newer snapshot drops what changed
         key = (sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))  # a scope binds lists
-        answer = self._answers.get(key)
-        if answer is not None:
+        cached = self._answers.get(key)
+        if cached is not None:
             self._answers.move_to_end(key)
-            return answer
-        data = con.sql(sql, params=params).to_arrow_table()
-        assert self._path is not None
-        answer = Answer(table, data, "" if data.num_rows else empty, self._path.name)
+            return cached.answer
+        assert self._manifest is not None
+        cached = _read(con, self._manifest, table, sql, params, empty)
         if self._cache_size:
-            self._answers[key] = answer
+            self._answers[key] = cached
             if len(self._answers) > self._cache_size:
                 self._answers.popitem(last=False)
-        return answer
+        return cached.answer
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection, manifest: snapshot.Manifest, table: str, sql: str, params: list, empty: str
+) -> _Cached:
+    """Ask DuckDB: the answer, and the tables it read (what decides whether a publish keeps it)."""
+    data = con.sql(sql, params=params).to_arrow_table()
+    answer = Answer(table, data, "" if data.num_rows else empty, manifest.info.name)
+    # DuckDB does not parse a statement with parameters for its tables: the generated SQL has `?` only as them
+    parsed = sql.replace("?", "NULL") if params else sql
+    return _Cached(answer, sql, params, frozenset(con.get_table_names(parsed)))
 
 
 def _aligned(bound: date | datetime | None, grain: Grain) -> bool:

@@ -1,7 +1,8 @@
 -- One row per campaign: what a campaign manager reads first. Pace and budget (campaign_pacing), the newest
 -- `decide` run's goal odds (ml.goals), its conversions scenarios through the end date (the horizon when open
 -- ended; campaign_scenarios has every metric and span), the open risks (campaign_risks), the gap to the
--- channel benchmarks (ml.benchmarks, all channels) and the top insight (campaign_insights).
+-- channel benchmarks (ml.benchmarks, all channels), the top insight (campaign_insights) and the recommendations
+-- that touch the campaign, with the first-ranked one (campaign_pivots).
 -- Before the first `decide` run the outlook columns are null.
 
 with
@@ -51,6 +52,18 @@ benchmark as (
     where channel = 'all'
 ),
 
+pivots as (
+    select
+        campaign_id,
+        count(distinct pivot_id)                                                as pivots,
+        arg_min(kind, rank)                                                     as top_pivot_kind,
+        arg_min(summary, rank)                                                  as top_pivot,
+        arg_min(lift_p50, rank)                                                 as top_pivot_lift_p50,
+        arg_min(confidence, rank)                                               as top_pivot_confidence
+    from {{ ref('campaign_pivots') }}
+    group by campaign_id
+),
+
 top_insight as (
     select campaign_id, key as top_insight_key, value as top_insight
     from {{ ref('campaign_insights') }}
@@ -94,6 +107,11 @@ select
     benchmark.cpa_driver                            as benchmark_cpa_driver,
     top_insight.top_insight_key,
     top_insight.top_insight,
+    coalesce(pivots.pivots, 0)                      as pivots,
+    pivots.top_pivot_kind,
+    pivots.top_pivot,
+    pivots.top_pivot_lift_p50,
+    pivots.top_pivot_confidence,
     goals.run_id                                    as decide_run_id,
     goals.created_at                                as decided_at
 from {{ ref('campaign_pacing') }} as pacing
@@ -102,3 +120,4 @@ left join scenarios using (campaign_id)
 left join open_risks using (campaign_id)
 left join benchmark using (campaign_id)
 left join top_insight using (campaign_id)
+left join pivots using (campaign_id)
