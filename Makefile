@@ -6,8 +6,9 @@ PORT ?= 4200
 DOCS_PORT ?= 8080
 DATA_DOCS_PORT ?= 8081
 MLFLOW_PORT ?= 5000
+API_PORT ?= 8000
 
-.PHONY: run test lint serve docs data-docs mlflow bench clean
+.PHONY: run test lint serve api docs data-docs mlflow bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ test: $(BIN)/.installed-dev  ## install with dev extras, lint, run the whole tes
 
 serve: $(BIN)/.installed  ## Prefect server + UI on 127.0.0.1:$(PORT), work pool, deployments and a worker
 	$(BIN)/pulsecast serve --port $(PORT)
+
+api: $(BIN)/.installed  ## HTTP API over the published snapshots on 127.0.0.1:$(API_PORT) (keys: pulsecast keys create)
+	$(BIN)/pulsecast api --port $(API_PORT)
 
 docs: $(BIN)/.installed  ## dbt docs site on 127.0.0.1:$(DOCS_PORT)
 	$(BIN)/pulsecast docs --port $(DOCS_PORT)

@@ -97,6 +97,16 @@ class Settings(BaseSettings):
         return self.data_dir.resolve() / "simulation" / "state.json"
 
     @cached_property
+    def keys(self) -> Path:
+        """The HTTP API's keys (hashed) and their principals: a small SQLite file, never the warehouse."""
+        return self.data_dir.resolve() / "access" / "keys.sqlite"
+
+    @cached_property
+    def audit(self) -> Path:
+        """The HTTP API's audit log: one JSON-lines file per UTC day that DuckDB reads."""
+        return self.data_dir.resolve() / "audit"
+
+    @cached_property
     def writer_lock(self) -> Path:
         return self.warehouse.with_suffix(".writer.lock")
 

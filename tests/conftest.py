@@ -25,3 +25,12 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    """A small published world behind a real API server on loopback, with a key per principal (tests/api_support)."""
+    from api_support import api_world
+
+    with api_world(tmp_path_factory.mktemp("api") / "data") as world:
+        yield world

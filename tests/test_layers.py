@@ -10,7 +10,7 @@ import tomllib
 from pulsecast.settings import PROJECT_ROOT
 
 CONTRACTS = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
-ENTRY_POINTS = {"pulsecast.cli"}
+ENTRY_POINTS = {"pulsecast.cli", "pulsecast.http"}
 MAPPED = {"pulsecast.flows", "pulsecast.ml", "pulsecast.models"}
 
 

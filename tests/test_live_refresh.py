@@ -128,13 +128,14 @@ def test_a_prewarming_reader_answers_the_new_snapshot_before_it_is_asked(series:
     with Metrics(settings, prewarm=True) as reader, Metrics(settings, cache_size=0) as cold:
         kpis, devices = reader.ask("kpis", window="all_time"), reader.ask("devices")
         with writer_lock(settings, "test publish"):
-            snapshot.publish(settings, changed={"kpi_overview"})
+            published = snapshot.publish(settings, changed={"kpi_overview"})
         assert reader.ask("devices") is devices, "an answer from an unchanged table is kept"
-        for _ in range(100):  # the watcher polls every 0.2 s, then asks the kpis again
-            if reader.cached == 2:
+        for _ in range(100):  # the watcher polls every 0.2 s, asks the kpis again, then switches
+            if reader.snapshot == published.name:
                 break
             threading.Event().wait(0.1)
-        assert reader.cached == 2, "the changed table's question was asked again in the background"
+        assert reader.snapshot == published.name, "the reader moved to the new snapshot"
+        assert reader.cached == 2, "the changed table's question was asked again in the background, before"
         warmed = reader.ask("kpis", window="all_time")
         assert warmed is not kpis and warmed.rows == cold.ask("kpis", window="all_time").rows
         assert reader.ask("kpis", window="all_time") is warmed

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pulsecast.cli.api import api, keys_app, tenant_app
 from pulsecast.cli.detect import detect_csv
 from pulsecast.cli.metrics import app as metrics_app
 from pulsecast.cli.metrics import sql
@@ -39,6 +40,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(keys_app, name="keys")
+app.add_typer(tenant_app, name="tenant")
+app.command()(api)
 app.command("sql")(sql)
 app.command()(decide)
 app.command()(outlook)

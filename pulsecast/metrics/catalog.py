@@ -109,6 +109,14 @@ class Question:
     """The columns a person reads first, in order, when a terminal cannot show them all (then keys, headline)."""
     empty: str = ""
     """Why an answer can have no rows (e.g. a guard no row passed), said instead of a bare "0 rows"."""
+    tenant_rows: str = ""
+    """The rows an advertiser may see, as a predicate over `$brands` / `$campaigns` (its own, bound as lists);
+    empty when no column ties a row to a campaign: the question is then refused for advertisers."""
+    tenant_table: str = ""
+    """For a mart that cannot be scoped (an aggregate over every campaign): the scoped rollup that answers an
+    advertiser instead, a subquery over `$brands` / `$campaigns`."""
+    owner_rows: str = ""
+    """The rows a data owner may see, a predicate over `$owners`; empty: refused for data owners."""
 
     @property
     def exclusive(self) -> list[tuple[str, ...]]:
@@ -123,6 +131,26 @@ class Question:
         return [tuple(options) for options in by_column.values() if len(options) > 1]
 
 
+BRAND_ROWS = "brand_id = ANY($brands)"
+CAMPAIGN_ROWS = "campaign_id = ANY($campaigns)"
+OWNER_ROWS = "owner_id = ANY($owners)"
+"""How a row is tied to a principal, where the mart has the column (`pulsecast.metrics.scope` binds the lists)."""
+
+
+def _tenant_kpis() -> str:
+    """The KPI windows of an advertiser's own campaigns: kpi_overview sums every campaign, so its windows are
+    summed again over the hourly campaign rollup, filtered on the advertiser's brands, in the mart's columns."""
+    sums = [f"CAST(coalesce(sum(h.{m}), 0) AS {sql_type}) AS {m}" for m, sql_type in MEASURES.items()]
+    rates = [f"sum(h.{num}) / nullif(sum(h.{den}), 0) AS {rate}" for rate, (num, den) in RATES.items()]
+    replaced = ", ".join(f"s.{column} AS {column}" for column in [*MEASURES, *RATES])
+    return (
+        f"(SELECT k.* REPLACE ({replaced}) FROM kpi_overview AS k JOIN ("
+        f"SELECT w.window_name, {', '.join(sums + rates)} FROM kpi_overview AS w"
+        " LEFT JOIN campaign_hourly AS h ON h.event_hour >= w.window_start AND h.event_hour < w.window_end"
+        " AND h.brand_id = ANY($brands) GROUP BY w.window_name) AS s ON s.window_name = k.window_name)"
+    )
+
+
 TOP_CTR_MIN_IMPRESSIONS = measures.project_vars()["top_ctr_min_impressions"]
 """The CTR ranking's floor as dbt builds it by default (var top_ctr_min_impressions), for the empty answer."""
 
@@ -134,6 +162,7 @@ QUESTIONS: dict[str, Question] = {
         {"window": "window_name"},
         "window_start DESC",
         choices={"window": KPI_WINDOWS},
+        tenant_table=_tenant_kpis(),
     ),
     "devices": Question(
         "device_mix",
@@ -142,6 +171,9 @@ QUESTIONS: dict[str, Question] = {
         "scope, scope_id, impressions DESC",
         implies={"campaign": ("scope", "campaign"), "brand": ("scope", "brand")},
         empty="No device mix: the campaign or brand has no events with a device yet.",
+        tenant_rows=(
+            "(scope = 'brand' AND scope_id = ANY($brands)) OR (scope = 'campaign' AND scope_id = ANY($campaigns))"
+        ),
     ),
     "top": Question(
         "top_campaigns_last_hour",
@@ -155,6 +187,12 @@ QUESTIONS: dict[str, Question] = {
             f"{TOP_CTR_MIN_IMPRESSIONS} impressions in the hour the CTR ranking needs (dbt var "
             "top_ctr_min_impressions)."
         ),
+        # The mart ranks the hour's top campaigns over every advertiser: an advertiser's are ranked again among
+        # themselves (the mart keeps the top var('top_campaigns_limit') overall, so it sees its ones among those).
+        tenant_table=(
+            "(SELECT * REPLACE (row_number() OVER (PARTITION BY ranked_by ORDER BY rank) AS rank)"
+            " FROM top_campaigns_last_hour WHERE brand_id = ANY($brands))"
+        ),
     ),
     "brands": Question(
         "brand_performance",
@@ -162,6 +200,7 @@ QUESTIONS: dict[str, Question] = {
         {"brand": "brand_id"},
         "impressions DESC",
         columns=("brand_id", "brand_name", "impressions", "clicks", "conversions", "spend", "spend_last_7_days"),
+        tenant_rows=BRAND_ROWS,
     ),
     "earnings": Question(
         "owner_earnings",
@@ -169,18 +208,21 @@ QUESTIONS: dict[str, Question] = {
         {"owner": "owner_id"},
         "earnings_all_time DESC",
         columns=("owner_id", "owner_name", "earnings_today", "earnings_all_time", "earning_events_all_time"),
+        owner_rows=OWNER_ROWS,
     ),
     "latest-earnings": Question(
         "owner_latest_earnings",
         "The five latest earnings of each data owner.",
         {"owner": "owner_id"},
         "owner_id, rank",
+        owner_rows=OWNER_ROWS,
     ),
     "feed": Question(
         "campaign_activity_feed",
         "The latest events of each campaign.",
         {"campaign": "campaign_id"},
         "campaign_id, rank",
+        tenant_rows=CAMPAIGN_ROWS,
     ),
     "pacing": Question(
         "campaign_pacing",
@@ -198,6 +240,7 @@ QUESTIONS: dict[str, Question] = {
             "budget_status",
             "budget_pacing_ratio",
         ),
+        tenant_rows=BRAND_ROWS,
     ),
     "heatmap": Question(
         "audience_heatmap",
@@ -238,6 +281,7 @@ QUESTIONS: dict[str, Question] = {
         {"campaign": "campaign_id"},
         "day, campaign_id",
         time_column="day",
+        tenant_rows=CAMPAIGN_ROWS,
     ),
     "benchmarks": Question(
         "campaign_vs_benchmark",
@@ -247,6 +291,7 @@ QUESTIONS: dict[str, Question] = {
         choices={"channel": CHANNELS},
         columns=("campaign_id", "channel", "ctr", "benchmark_ctr", "cvr", "benchmark_cvr", "cpc", "benchmark_cpc"),
         empty="No benchmark rows: nothing was delivered on that channel (by that campaign, when one is given).",
+        tenant_rows=CAMPAIGN_ROWS,
     ),
     "forecast": Question(
         "forecast_vs_actual",
@@ -260,5 +305,41 @@ QUESTIONS: dict[str, Question] = {
             "No forecast for this selection: the train flow forecasts active campaigns, their brands and the total"
             " (`pulsecast train`, or `make run`), and a series needs enough history to be trained."
         ),
+        # campaign series carry no brand_id and brand series no campaign_id; the total is every advertiser's
+        tenant_rows=f"{CAMPAIGN_ROWS} OR (series_level = 'brand' AND {BRAND_ROWS})",
+    ),
+    "outlook": Question(
+        "campaign_outlook",
+        "Each campaign's outlook: pace, goal odds, budget, scenarios, top risk and insight (`pulsecast decide`).",
+        {"campaign": "campaign_id"},
+        "campaign_id",
+        columns=("campaign_id", "pace_status", "goal_probability", "realistic_conversions", "open_risks"),
+        tenant_rows=CAMPAIGN_ROWS,
+    ),
+    "scenarios": Question(
+        "campaign_scenarios",
+        "Pessimistic, realistic and optimistic outcomes per campaign, metric and span.",
+        {"campaign": "campaign_id", "metric": "metric"},
+        "campaign_id, metric, span, scenario",
+        choices={"metric": FORECAST_METRICS},
+        empty="No scenarios: `pulsecast decide` writes them for forecast campaigns.",
+        tenant_rows=CAMPAIGN_ROWS,
+    ),
+    "risks": Question(
+        "campaign_risks",
+        "Risks detected per campaign (dips, fatigue, competitor threats, pacing), the most severe first.",
+        {"campaign": "campaign_id", "status": "status"},
+        "campaign_id, severity_rank DESC, confidence DESC",
+        choices={"status": ("open", "resolved")},
+        empty="No risks: none detected, or `pulsecast decide` has not run.",
+        tenant_rows=CAMPAIGN_ROWS,
+    ),
+    "insights": Question(
+        "campaign_insights",
+        "Insights per campaign, ranked.",
+        {"campaign": "campaign_id"},
+        "campaign_id, rank",
+        empty="No insights: `pulsecast decide` writes them.",
+        tenant_rows=CAMPAIGN_ROWS,
     ),
 }

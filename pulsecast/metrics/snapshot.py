@@ -242,8 +242,9 @@ def current_info(settings: Settings) -> SnapshotInfo:
 
 
 def attach(con: duckdb.DuckDBPyConnection, settings: Settings, manifest: Manifest, attached: dict[str, str]) -> None:
-    """Make `con` (in memory) answer from `manifest`: attach the files it names that `attached` (file -> alias,
-    updated) does not hold yet, point one view per table at them, detach what it no longer names.
+    """Make `con` (a connection of an in-memory database) answer from `manifest`: attach to the database the
+    files it names that `attached` (file -> alias, updated) does not hold yet, point one view per table at them.
+    The views are the connection's own, so another connection of the database can answer from another manifest.
 
     Raises FileNotFoundError when a file was pruned meanwhile (the manifest is old: read the pointer again);
     the views are then left as they were."""
@@ -263,6 +264,11 @@ def attach(con: duckdb.DuckDBPyConnection, settings: Settings, manifest: Manifes
         f"{_literal(info.events)}::BIGINT AS events, {_literal(info.newest_event_ts)}::TIMESTAMP AS newest_event_ts, "
         f"{_literal(info.ingested_through)}::TIMESTAMP AS ingested_through"
     )
+
+
+def detach(con: duckdb.DuckDBPyConnection, manifest: Manifest, attached: dict[str, str]) -> None:
+    """Detach from `con`'s database the files `manifest` no longer names, once no connection answers from an
+    older manifest."""
     for file in set(attached) - manifest.files():
         con.execute(f"DETACH {attached.pop(file)}")
 

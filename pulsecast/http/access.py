@@ -1,0 +1,56 @@
+"""Who is asking: the API key on each request, its principal's scope, and its rate limit (a token bucket)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+from fastapi import HTTPException, Request
+
+from pulsecast.keys import KeyRecord, KeyStore, key_id_of
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pulsecast"'}
+
+
+class RateLimiter:
+    """A token bucket per key holding one second's worth of its rate: bursts up to the rate, then the rate."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, key_id: str, rate: float) -> float:
+        """Take a token: 0 when the request may go on, else the seconds until a token is back."""
+        now = time.monotonic()
+        capacity = max(1.0, rate)
+        with self._lock:
+            tokens, then = self._buckets.get(key_id, (capacity, now))
+            tokens = min(capacity, tokens + (now - then) * rate)
+            if tokens >= 1:
+                self._buckets[key_id] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key_id] = (tokens, now)
+            return (1 - tokens) / rate
+
+
+async def caller(request: Request) -> KeyRecord:
+    """The key's record (a FastAPI dependency): 401 without a live key, 429 with Retry-After over its rate.
+
+    The key id is put on the request's state for the audit log; the key itself is never kept or logged."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    request.state.key_id = key_id_of(key.strip())
+    store: KeyStore = request.app.state.keys
+    record = store.verify(key.strip()) if scheme.lower() == "bearer" else None
+    if record is None:
+        raise HTTPException(401, "a live API key is required: Authorization: Bearer pck_...", headers=CHALLENGE)
+    request.state.principal = record.principal
+    wait = request.app.state.limiter.wait(record.key_id, record.rate)
+    if wait:
+        retry = math.ceil(wait)
+        raise HTTPException(
+            429,
+            f"rate limit of {record.rate:g} requests/s for key {record.key_id} reached; retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
+    return record

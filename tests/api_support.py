@@ -1,0 +1,94 @@
+"""One published world served over HTTP, with a key per principal: what the API, key and isolation tests use."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from world_support import published_world
+
+from pulsecast.generator import WorldConfig
+from pulsecast.http.server import serving
+from pulsecast.keys import KeyStore
+from pulsecast.metrics import snapshot
+from pulsecast.metrics.api import Metrics
+from pulsecast.metrics.scope import Kind, Scope
+from pulsecast.settings import Settings
+from pulsecast.warehouse import writer_lock
+
+NO_CAMPAIGN = "cmp-nonexistent"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    scope: Scope
+    key: str
+
+
+@dataclass(frozen=True)
+class ApiWorld:
+    settings: Settings
+    url: str
+    principals: dict[str, Principal]
+    """admin, tenant (one brand), rival (the other brands with events), owner (one data owner)."""
+
+    def client(self, who: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.principals[who].key}"})
+
+    def scope(self, who: str) -> Scope:
+        return self.principals[who].scope
+
+    def publish(self) -> Path:
+        """Publish the marts again and wait until the server answers from the new snapshot."""
+        with writer_lock(self.settings, "test publish"):
+            published = snapshot.publish(self.settings)
+        self.wait_until_served(published.name)
+        return published
+
+    def wait_until_served(self, name: str, timeout_s: float = 60.0) -> None:
+        """Until the server answers from snapshot `name` (it warms the changed questions on it first)."""
+        deadline = time.monotonic() + timeout_s
+        with self.client("admin") as client:
+            while client.get("/api/freshness").json()["snapshot"] != name:
+                assert time.monotonic() < deadline, "the server did not move to the new snapshot"
+                time.sleep(0.05)
+
+
+@contextmanager
+def api_world(data_dir: Path) -> Iterator[ApiWorld]:
+    settings = published_world(
+        data_dir, WorldConfig(seed=3, days=3, campaigns=4, events_per_day=2_000, end=datetime(2026, 10, 3, 14))
+    )
+    with Metrics(settings) as metrics:
+        brands = sorted({row["brand_id"] for row in metrics.ask("pacing").records() if row["impressions_to_date"]})
+        owner = metrics.ask("earnings").records()[0]["owner_id"]
+    assert len(brands) >= 2, "the isolation tests need two advertisers with events"
+    scopes = {
+        "admin": Scope(),
+        "tenant": Scope(Kind.advertiser, frozenset(brands[:1])),
+        "rival": Scope(Kind.advertiser, frozenset(brands[1:])),
+        "owner": Scope(Kind.owner, owners=frozenset({owner})),
+    }
+    store = KeyStore(settings.keys)
+    keys = {name: store.create(scope, name, rate=10_000)[1] for name, scope in scopes.items()}
+    principals = {name: Principal(name, scope, keys[name]) for name, scope in scopes.items()}
+    with serving(settings) as url:
+        yield ApiWorld(settings, url, principals)
+
+
+def plain(records: list[dict]) -> list[dict]:
+    """Records as the API's JSON says them: money a number, times ISO-8601 text."""
+
+    def value(v: object) -> object:
+        if isinstance(v, Decimal):
+            return float(v)
+        return v.isoformat() if isinstance(v, date) else v
+
+    return [{k: value(v) for k, v in record.items()} for record in records]

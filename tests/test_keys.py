@@ -1,0 +1,164 @@
+"""API keys: shown once and hashed at rest, rotated and revoked with immediate effect, rate limited per key,
+every request in the audit log (never a key), and a tenant's export of everything it can see."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pyarrow.parquet as pq
+from api_support import ApiWorld
+from cli_support import PULSECAST, pulsecast
+
+from pulsecast.keys import KeyStore
+from pulsecast.metrics.api import Metrics
+from pulsecast.metrics.catalog import Dimension, Grain
+from pulsecast.metrics.scope import Kind, Scope
+from pulsecast.settings import Settings
+
+
+def test_a_key_is_shown_once_and_stored_only_hashed(settings: Settings) -> None:
+    created = pulsecast(
+        "keys", "create", "--tenant", "br-01", "--tenant", "br-02", "--name", "acme", data_dir=settings.data_dir
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    secret = key.split("_", 2)[2]
+    assert key.startswith("pck_") and len(secret) >= 40
+    listed = pulsecast("keys", "list", data_dir=settings.data_dir)
+    assert "acme" in listed.stdout and "advertiser:br-01,br-02" in listed.stdout and secret not in listed.stdout
+    stored = b"".join(path.read_bytes() for path in settings.keys.parent.iterdir())
+    assert secret.encode() not in stored and key.split("_")[1].encode() in stored  # the id is stored, not the key
+    assert KeyStore(settings.keys).verify(key).scope == Scope(Kind.advertiser, frozenset({"br-01", "br-02"}))
+    assert KeyStore(settings.keys).verify(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+
+
+def test_one_principal_per_key(settings: Settings) -> None:
+    both = pulsecast("keys", "create", "--admin", "--owner", "own-01", data_dir=settings.data_dir)
+    assert both.returncode != 0 and "exactly one of" in both.stderr
+    unknown = pulsecast("keys", "revoke", "0123456789ab", data_dir=settings.data_dir)
+    assert unknown.returncode != 0 and "no key '0123456789ab'" in unknown.stderr
+
+
+def test_rotation_and_revocation_take_effect_at_once(served: ApiWorld) -> None:
+    store = KeyStore(served.settings.keys)
+    record, key = store.create(Scope(), "rotating")
+    with served.client("admin") as client:
+
+        def status(presented: str) -> int:
+            return client.get("/api/metrics/kpis", headers={"Authorization": f"Bearer {presented}"}).status_code
+
+        assert status(key) == 200
+        _, rotated = store.rotate(record.key_id)
+        assert (status(key), status(rotated)) == (401, 200)
+        store.revoke(record.key_id)
+        assert status(rotated) == 401
+        missing = client.get("/api/metrics/kpis", headers={"Authorization": ""})
+        assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+        assert "Authorization: Bearer" in missing.json()["detail"]
+        assert status("pck_nope") == status(f"pck_{record.key_id}_guess") == status("Basic abc") == 401
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(served: ApiWorld) -> None:
+    _, key = KeyStore(served.settings.keys).create(Scope(), "slow", rate=1)
+    with served.client("admin") as client:
+        headers = {"Authorization": f"Bearer {key}"}
+        assert client.get("/api/metrics/kpis", headers=headers).status_code == 200
+        limited = client.get("/api/metrics/kpis", headers=headers)
+        assert limited.status_code == 429 and "1 requests/s" in limited.json()["detail"]
+        retry = int(limited.headers["retry-after"])
+        assert retry >= 1
+        time.sleep(retry)
+        assert client.get("/api/metrics/kpis", headers=headers).status_code == 200
+        assert client.get("/api/metrics/kpis").status_code == 200  # the other keys keep their own buckets
+
+
+def test_every_request_is_audited_and_no_key_is(served: ApiWorld) -> None:
+    record, key = KeyStore(served.settings.keys).create(
+        Scope(Kind.advertiser, served.scope("tenant").brands), "audited"
+    )
+    with served.client("admin") as client:
+        headers = {"Authorization": f"Bearer {key}"}
+        answered = client.get("/api/metrics/pacing", params={"limit": 5}, headers=headers).json()
+        refused = client.get("/api/metrics/heatmap", headers=headers)
+    log = f"read_json_auto('{served.settings.audit}/*.jsonl', format='newline_delimited')"
+    rows = duckdb.sql(
+        f"SELECT endpoint, CAST(params AS JSON) ->> 'limit', status, rows, latency_ms, principal FROM {log}"
+        " WHERE key_id = ? ORDER BY time",
+        params=[record.key_id],
+    ).fetchall()
+    assert [r[:4] for r in rows] == [
+        ("/api/metrics/pacing", "5", 200, answered["rows"]),
+        ("/api/metrics/heatmap", None, refused.status_code, None),
+    ]
+    assert all(r[4] > 0 and r[5] == record.principal for r in rows)
+    written = b"".join(path.read_bytes() for path in served.settings.audit.iterdir())
+    for presented in [key, *(p.key for p in served.principals.values())]:
+        assert presented.split("_", 2)[2].encode() not in written
+
+
+def test_a_tenant_export_holds_everything_it_can_see_and_nothing_else(served: ApiWorld, tmp_path: Path) -> None:
+    store = KeyStore(served.settings.keys)
+    tenant = next(r for r in store.list() if r.name == "tenant")
+    out = tmp_path / "export"
+    result = pulsecast("tenant", "export", tenant.key_id, "--out", str(out), data_dir=served.settings.data_dir)
+    assert result.returncode == 0, result.stderr
+    files = {path.stem: pq.read_table(path) for path in out.glob("*.parquet")}
+    with Metrics(served.settings) as metrics:
+        assert files.keys() >= {"kpis", "pacing", "devices", "feed", "outlook", "trend"}
+        assert not files.keys() & {"heatmap", "sessions", "earnings"}
+        for name, table in files.items():
+            expected = (
+                metrics.trend(Grain.day, [Dimension.campaign], scope=tenant.scope)
+                if name == "trend"
+                else metrics.ask(name, scope=tenant.scope, limit=None)
+            )
+            assert table.equals(expected.data), name
+            if "brand_id" in table.column_names:
+                assert set(table.column("brand_id").to_pylist()) <= set(tenant.scope.brands) | {None}, name
+
+
+def test_the_first_start_prints_an_admin_key_that_works(settings: Settings) -> None:
+    """`pulsecast api` on a fresh data folder: an admin key printed once; nothing published yet is a 503."""
+    port = free_port()
+    server = subprocess.Popen(
+        [PULSECAST, "api", "--port", str(port)],
+        env=os.environ | {"PULSECAST_DATA_DIR": str(settings.data_dir), "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = [server.stdout.readline() for _ in range(4)]
+        key = next(line.strip() for line in lines if line.startswith("pck_"))
+        assert "Pulsecast API on" in lines[-1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            response = _when_listening(lambda: client.get("/api/freshness", headers={"Authorization": f"Bearer {key}"}))
+            assert response.status_code == 200 and response.json()["snapshot"] is None
+            empty = client.get("/api/metrics/kpis", headers={"Authorization": f"Bearer {key}"})
+            assert empty.status_code == 503 and "pulsecast transform" in empty.json()["detail"]
+            assert client.get("/api/metrics/kpis").status_code == 401
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    assert key.split("_", 2)[2] not in (settings.data_dir / "access" / "keys.sqlite").read_bytes().decode("latin-1")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _when_listening(call, attempts: int = 100):
+    for _ in range(attempts):
+        try:
+            return call()
+        except httpx.ConnectError:
+            time.sleep(0.2)
+    return call()
