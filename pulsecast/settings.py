@@ -97,8 +97,9 @@ class Settings(BaseSettings):
         return self.data_dir.resolve() / "simulation" / "state.json"
 
     @cached_property
-    def keys(self) -> Path:
-        """The HTTP API's keys (hashed) and their principals: a small SQLite file, never the warehouse."""
+    def key_store(self) -> Path:
+        """The HTTP API's keys (hashed) and their principals: a small SQLite file, never the warehouse. (Not
+        `keys`: Prefect copies a model with `dict(model)`, which takes any `keys` attribute for a mapping's.)"""
         return self.data_dir.resolve() / "access" / "keys.sqlite"
 
     @cached_property
