@@ -201,7 +201,7 @@ def main() -> None:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="pulsecast-serve-")) / "data"
     settings = published(data_dir)
     mix = request_mix(settings)
-    store = KeyStore(settings.keys)
+    store = KeyStore(settings.key_store)
     keys = {scope: store.create(scope, "bench", rate=1e6)[1] for scope in {scope for scope, _, _ in mix}}
     requests = [
         f"GET {path(question, params)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {keys[scope]}\r\n\r\n".encode()

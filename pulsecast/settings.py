@@ -97,7 +97,7 @@ class Settings(BaseSettings):
         return self.data_dir.resolve() / "simulation" / "state.json"
 
     @cached_property
-    def keys(self) -> Path:
+    def key_store(self) -> Path:
         """The HTTP API's keys (hashed) and their principals: a small SQLite file, never the warehouse."""
         return self.data_dir.resolve() / "access" / "keys.sqlite"
 

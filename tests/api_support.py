@@ -76,7 +76,7 @@ def api_world(data_dir: Path) -> Iterator[ApiWorld]:
         "rival": Scope(Kind.advertiser, frozenset(brands[1:])),
         "owner": Scope(Kind.owner, owners=frozenset({owner})),
     }
-    store = KeyStore(settings.keys)
+    store = KeyStore(settings.key_store)
     keys = {name: store.create(scope, name, rate=10_000)[1] for name, scope in scopes.items()}
     principals = {name: Principal(name, scope, keys[name]) for name, scope in scopes.items()}
     with serving(settings) as url:

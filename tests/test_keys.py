@@ -33,10 +33,10 @@ def test_a_key_is_shown_once_and_stored_only_hashed(settings: Settings) -> None:
     assert key.startswith("pck_") and len(secret) >= 40
     listed = pulsecast("keys", "list", data_dir=settings.data_dir)
     assert "acme" in listed.stdout and "advertiser:br-01,br-02" in listed.stdout and secret not in listed.stdout
-    stored = b"".join(path.read_bytes() for path in settings.keys.parent.iterdir())
+    stored = b"".join(path.read_bytes() for path in settings.key_store.parent.iterdir())
     assert secret.encode() not in stored and key.split("_")[1].encode() in stored  # the id is stored, not the key
-    assert KeyStore(settings.keys).verify(key).scope == Scope(Kind.advertiser, frozenset({"br-01", "br-02"}))
-    assert KeyStore(settings.keys).verify(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert KeyStore(settings.key_store).verify(key).scope == Scope(Kind.advertiser, frozenset({"br-01", "br-02"}))
+    assert KeyStore(settings.key_store).verify(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
 
 
 def test_one_principal_per_key(settings: Settings) -> None:
@@ -47,7 +47,7 @@ def test_one_principal_per_key(settings: Settings) -> None:
 
 
 def test_rotation_and_revocation_take_effect_at_once(served: ApiWorld) -> None:
-    store = KeyStore(served.settings.keys)
+    store = KeyStore(served.settings.key_store)
     record, key = store.create(Scope(), "rotating")
     with served.client("admin") as client:
 
@@ -66,7 +66,7 @@ def test_rotation_and_revocation_take_effect_at_once(served: ApiWorld) -> None:
 
 
 def test_a_key_over_its_rate_gets_429_with_retry_after(served: ApiWorld) -> None:
-    _, key = KeyStore(served.settings.keys).create(Scope(), "slow", rate=1)
+    _, key = KeyStore(served.settings.key_store).create(Scope(), "slow", rate=1)
     with served.client("admin") as client:
         headers = {"Authorization": f"Bearer {key}"}
         assert client.get("/api/metrics/kpis", headers=headers).status_code == 200
@@ -80,7 +80,7 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(served: ApiWorld) -> None
 
 
 def test_every_request_is_audited_and_no_key_is(served: ApiWorld) -> None:
-    record, key = KeyStore(served.settings.keys).create(
+    record, key = KeyStore(served.settings.key_store).create(
         Scope(Kind.advertiser, served.scope("tenant").brands), "audited"
     )
     with served.client("admin") as client:
@@ -104,7 +104,7 @@ def test_every_request_is_audited_and_no_key_is(served: ApiWorld) -> None:
 
 
 def test_a_tenant_export_holds_everything_it_can_see_and_nothing_else(served: ApiWorld, tmp_path: Path) -> None:
-    store = KeyStore(served.settings.keys)
+    store = KeyStore(served.settings.key_store)
     tenant = next(r for r in store.list() if r.name == "tenant")
     out = tmp_path / "export"
     result = pulsecast("tenant", "export", tenant.key_id, "--out", str(out), data_dir=served.settings.data_dir)
@@ -162,3 +162,9 @@ def _when_listening(call, attempts: int = 100):
         except httpx.ConnectError:
             time.sleep(0.2)
     return call()
+
+
+def test_settings_are_a_flow_parameter_prefect_can_walk(settings) -> None:
+    """Prefect reads a pydantic parameter with dict(); a `keys` attribute made that call it (every flow task
+    taking settings failed with "'PosixPath' object is not callable")."""
+    assert dict(settings)["data_dir"] == settings.data_dir

@@ -27,7 +27,7 @@ def api(port: int = typer.Option(8000, help="Port on 127.0.0.1.")) -> None:
     from pulsecast.http.server import HOST, serve
 
     settings = get_settings()
-    store = KeyStore(settings.keys)
+    store = KeyStore(settings.key_store)
     if not any(r.scope.kind is Kind.admin and not r.revoked_at for r in store.list()):
         _show_key(*store.create(Scope(), "admin (first start of pulsecast api)"), "No admin key yet: created")
     console.print(f"Pulsecast API on http://{HOST}:{port}/api (schema: /openapi.json; Ctrl-C stops)")
@@ -35,7 +35,7 @@ def api(port: int = typer.Option(8000, help="Port on 127.0.0.1.")) -> None:
 
 
 def _store() -> KeyStore:
-    return KeyStore(get_settings().keys)
+    return KeyStore(get_settings().key_store)
 
 
 @keys_app.command("create")

@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.metrics = metrics
-    app.state.keys = KeyStore(settings.keys)
+    app.state.keys = KeyStore(settings.key_store)
     app.state.limiter = RateLimiter()
     app.state.rendered = Rendered()
     app.state.watcher = watcher
