@@ -100,9 +100,12 @@ def test_a_tenant_sees_only_its_campaigns(served: ApiWorld, browser: Browser) ->
 
 
 @pytest.mark.slow
-def test_the_what_if_form_completes(served: ApiWorld, browser: Browser) -> None:
+def test_the_what_if_form_completes(served: ApiWorld, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs the `simulate` flow in the server's process (no Prefect server configured): its first run starts
-    Prefect's temporary server, so this takes tens of seconds."""
+    Prefect's temporary server, so this takes tens of seconds. The flow reads its settings from the environment,
+    as `pulsecast api` sets them: here, the served world's."""
+    monkeypatch.setenv("PULSECAST_DATA_DIR", str(served.settings.data_dir))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
     with served.client("tenant") as client:
         campaign = sorted(row["campaign_id"] for row in client.get("/api/metrics/pacing").json()["data"])[0]
     with signed_in(browser, served, "tenant") as page:
