@@ -8,6 +8,7 @@ page shell says nothing about the data: a campaign outside the key's scope is a 
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import parse_qs
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from pulsecast.http.access import caller, presented
@@ -33,20 +34,36 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC)
 
 
-def _page(request: Request, name: str) -> Response:
+PAGES = {
+    "overview": ("Overview", ("common.js", "overview.js")),
+    "campaign": ("Campaign", ("vendor/uPlot.iife.min.js", "common.js", "charts.js", "campaign.js")),
+}
+"""Each page: its title and scripts; its <main> is static/<page>.main.html, inside static/shell.html."""
+
+
+@functools.cache
+def _html(page: str) -> str:
+    title, scripts = PAGES[page]
+    tags = "".join(f'  <script src="/static/{script}"></script>\n' for script in scripts)
+    shell = (STATIC / "shell.html").read_text()
+    main = (STATIC / f"{page}.main.html").read_text()
+    return shell.replace("{{title}}", title).replace("{{main}}", main).replace("{{scripts}}", tags)
+
+
+def _page(request: Request, page: str) -> Response:
     if presented(request) is None:
         return RedirectResponse("/login", status_code=303)
-    return FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(_html(page), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/", include_in_schema=False)
 async def overview(request: Request) -> Response:
-    return _page(request, "overview.html")
+    return _page(request, "overview")
 
 
 @router.get("/campaigns/{campaign}", include_in_schema=False)
 async def campaign(request: Request, campaign: str) -> Response:
-    return _page(request, "campaign.html")
+    return _page(request, "campaign")
 
 
 @router.get("/login", include_in_schema=False)
