@@ -128,3 +128,28 @@ def test_the_pages_fit_a_phone(served: ApiWorld, browser: Browser) -> None:
     with signed_in(browser, served, "admin", viewport=PHONE) as page:
         shown_snapshot(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+@pytest.mark.slow
+def test_an_admin_pauses_and_resumes_the_live_simulation(
+    served: ApiWorld, browser: Browser, prefect_harness: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against Prefect's test server holding a `live-simulation` deployment of the `generate-events` flow."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    monkeypatch.setenv("PREFECT_API_URL", get_current_settings().api.url)  # the server's threads read it
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name("generate-events")
+        deployment_id = client.create_deployment(flow_id=flow_id, name="live-simulation")
+        with signed_in(browser, served, "admin") as page:
+            state = page.locator("#live-state")
+            page.wait_for_function("document.getElementById('live-state').textContent === 'Running.'", timeout=30_000)
+            page.get_by_role("button", name="Pause").click()
+            page.wait_for_function("document.getElementById('live-state').textContent === 'Paused.'", timeout=30_000)
+            assert client.read_deployment(deployment_id).paused
+            page.get_by_role("button", name="Resume").click()
+            page.wait_for_function("document.getElementById('live-state').textContent === 'Running.'", timeout=30_000)
+            assert not client.read_deployment(deployment_id).paused, state.inner_text()
+    with served.client("tenant") as tenant:
+        assert tenant.post("/api/live/pause").status_code == 403
