@@ -9,15 +9,12 @@ import pytest
 from api_support import ApiWorld, Principal
 from dashboard_support import chromium, shown_snapshot, signed_in
 from test_decide import TRAINING, WORLD
+from world_support import trained_world
 
-from pulsecast.build import build
-from pulsecast.generator import generate_backfill
 from pulsecast.http.server import serving
-from pulsecast.ingest import ingest_run
 from pulsecast.keys import KeyStore
 from pulsecast.metrics.scope import Scope
 from pulsecast.ml.outlook.config import DecideConfig
-from pulsecast.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -25,17 +22,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def decided(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorld]:
     from pulsecast.flows.decide import decide
-    from pulsecast.flows.train import train
 
     data_dir = tmp_path_factory.mktemp("dashboard-outlook") / "data"
+    settings = trained_world(data_dir, WORLD, TRAINING)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PULSECAST_DATA_DIR", str(data_dir))
-        settings = Settings(data_dir=data_dir)
-        settings.ensure_dirs()
-        generate_backfill(WORLD, settings.landing, settings.truth)
-        ingest_run(settings)
-        build(settings)
-        train(TRAINING)
         decide(DecideConfig(llm=False))
     _, key = KeyStore(settings.key_store).create(Scope(), "admin", rate=10_000)
     with serving(settings) as url:
