@@ -108,11 +108,18 @@ def test_the_what_if_form_completes(served: ApiWorld, browser: Browser, monkeypa
     as `pulsecast api` sets them: here, the served world's."""
     monkeypatch.setenv("PULSECAST_DATA_DIR", str(served.settings.data_dir))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    with served.client("tenant") as client:
-        campaign = sorted(row["campaign_id"] for row in client.get("/api/metrics/pacing").json()["data"])[0]
-    with signed_in(browser, served, "tenant") as page:
+    with served.client("admin") as client:
+        rows = client.get("/api/metrics/trend", params={"by": ["campaign", "channel"]}).json()["data"]
+    # a channel whose spend brought conversions: the response curve the budget change needs can be fitted
+    converting = sorted({(r["campaign_id"], r["channel"]) for r in rows if r["conversions"] and r["spend"]})
+    assert converting, "no campaign converts on any channel"
+    campaign, channel = converting[0]
+    with signed_in(browser, served, "admin") as page:
         page.goto(f"{served.url}/campaigns/{campaign}")
         shown_snapshot(page)
+        page.wait_for_function("document.getElementById('whatif-form').dataset.channels !== undefined")
+        assert channel in page.get_attribute("#whatif-form", "data-channels").split()
+        page.get_by_label(channel, exact=True).fill("20")  # its budget +20 %
         page.get_by_label("Horizon, days").fill("7")
         page.get_by_role("button", name="Simulate").click()
         status = page.locator("#whatif-status")

@@ -123,6 +123,18 @@
     }
   }
 
+  /** Only the channels the campaign spends on take a budget change (the flow refuses the others). */
+  async function budgetChannels() {
+    const answer = await P.answer("trend", forCampaign({ by: "channel" }));
+    const running = new Set(answer.data.filter((r) => r.spend > 0).map((r) => r.channel));
+    for (const input of document.querySelectorAll("#whatif-form input[name^='budget.']")) {
+      const channel = input.name.slice(7);
+      input.disabled = !running.has(channel);
+      input.title = input.disabled ? `${campaign} has no spend on ${channel}` : "";
+    }
+    document.getElementById("whatif-form").dataset.channels = [...running].sort().join(" ");
+  }
+
   async function main() {
     document.getElementById("title").textContent = `Campaign ${campaign}`;
     document.title = `${campaign} · Pulsecast`;
@@ -132,6 +144,7 @@
       P.guarded("trend", trend);
     });
     document.getElementById("whatif-form").addEventListener("submit", whatIf);
+    P.guarded("whatif", budgetChannels);
     const sections = { outlook, trend, forecast, scenarios, risks, pivots, insights };
     P.live(() => Promise.all(Object.entries(sections).map(([id, render]) => P.guarded(id, render))));
   }
