@@ -36,8 +36,8 @@
     const data = [...answer.data].sort((a, b) => (a[time] < b[time] ? -1 : 1));
     C.lines(node, data.map((r) => String(r[time])), [{ label: measure, values: data.map((r) => r[measure]),
       color: "#1f5fbf", width: 2 }]);
-    node.append(P.table(data, [time, "impressions", "clicks", "conversions", "spend", "revenue"].filter(
-      (c) => c in data[0]), `${data.length} ${f.get("grain")}s`));
+    node.append(P.el("details", {}, P.el("summary", { text: `The figures (${data.length} ${f.get("grain")}s)` }),
+      P.table(data, [time, "impressions", "clicks", "conversions", "spend", "revenue"].filter((c) => c in data[0]))));
   }
 
   async function forecast() {

@@ -77,6 +77,8 @@
       const ok = status === 200;
       state.className = ok ? "ok" : "error";
       state.textContent = ok ? (body.paused ? "Paused." : "Running.") : (body && body.detail) || `HTTP ${status}`;
+      document.getElementById("pause").disabled = !ok || body.paused;
+      document.getElementById("resume").disabled = !ok || !body.paused;
     };
     show(await P.api("/api/live"));
     for (const [id, path] of [["pause", "/api/live/pause"], ["resume", "/api/live/resume"]]) {
