@@ -11,10 +11,9 @@ from cli_support import pulsecast
 from mlflow import MlflowClient
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from world_support import trained_world
 
-from pulsecast.build import build
-from pulsecast.generator import WorldConfig, generate_backfill
-from pulsecast.ingest import ingest_run
+from pulsecast.generator import WorldConfig
 from pulsecast.ml.outlook.config import DecideConfig
 from pulsecast.ml.outlook.scope import UnknownCampaign
 from pulsecast.ml.series import Metric
@@ -41,18 +40,7 @@ TRAINING = TrainConfig(
 
 @pytest.fixture(scope="module")
 def trained(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    from pulsecast.flows.train import train
-
-    data_dir = tmp_path_factory.mktemp("decide") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PULSECAST_DATA_DIR", str(data_dir))
-        settings = Settings(data_dir=data_dir)
-        settings.ensure_dirs()
-        generate_backfill(WORLD, settings.landing, settings.truth)
-        ingest_run(settings)
-        build(settings)
-        train(TRAINING)
-    return settings
+    return trained_world(tmp_path_factory.mktemp("decide") / "data", WORLD, TRAINING)
 
 
 def table(settings: Settings, query: str) -> list[tuple]:

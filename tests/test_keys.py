@@ -162,3 +162,9 @@ def _when_listening(call, attempts: int = 100):
         except httpx.ConnectError:
             time.sleep(0.2)
     return call()
+
+
+def test_settings_are_a_flow_parameter_prefect_can_walk(settings) -> None:
+    """Prefect reads a pydantic parameter with dict(); a `keys` attribute made that call it (every flow task
+    taking settings failed with "'PosixPath' object is not callable")."""
+    assert dict(settings)["data_dir"] == settings.data_dir

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pulsecast.build import build
 from pulsecast.generator import WorldConfig, generate_backfill
 from pulsecast.ingest import ingest_run
+from pulsecast.ml.training import TrainConfig
 from pulsecast.settings import Settings
 
 
@@ -16,4 +19,15 @@ def published_world(data_dir: Path, config: WorldConfig) -> Settings:
     generate_backfill(config, settings.landing, settings.truth)
     ingest_run(settings)
     build(settings)
+    return settings
+
+
+def trained_world(data_dir: Path, config: WorldConfig, training: TrainConfig) -> Settings:
+    """A published world, then the real train flow on it (which reads its settings from the environment)."""
+    from pulsecast.flows.train import train
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PULSECAST_DATA_DIR", str(data_dir))
+        settings = published_world(data_dir, config)
+        train(training)
     return settings

@@ -30,7 +30,8 @@ def api(port: int = typer.Option(8000, help="Port on 127.0.0.1.")) -> None:
     store = KeyStore(settings.key_store)
     if not any(r.scope.kind is Kind.admin and not r.revoked_at for r in store.list()):
         _show_key(*store.create(Scope(), "admin (first start of pulsecast api)"), "No admin key yet: created")
-    console.print(f"Pulsecast API on http://{HOST}:{port}/api (schema: /openapi.json; Ctrl-C stops)")
+    console.print(f"Pulsecast API on http://{HOST}:{port}/api (schema: /openapi.json; Ctrl-C stops); "
+                  f"the dashboard on http://{HOST}:{port}/ (sign in with a key)")
     serve(settings, port)
 
 

@@ -1,6 +1,7 @@
 """`pulsecast simulate` and `pulsecast simulations`: ask a what-if, and read the answers back.
 
-A request is first looked up in `ml.simulations` under the flow's own cache key (`simulation_store.look_up`): a
+The path is `pulsecast.flows.what_if`'s, shared with the HTTP API. A request is first looked up in
+`ml.simulations` under the flow's own cache key (`simulation_store.look_up`): a
 repeat is recorded as a cache hit and shown without starting any flow (a flow run costs a second here, and the
 first one of a process the temporary server's start). A miss runs the `simulate` flow here without a Prefect
 server (like `pulsecast decide`); with `PREFECT_API_URL` set and the `simulate` deployment served (`make serve`),
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import uuid
 
 import pandas as pd
 import typer
@@ -27,7 +26,6 @@ from pulsecast.settings import get_settings
 
 console = Console()
 
-DEPLOYMENT = "simulate/simulate"
 QUEUE = "interactive"
 _CHANGE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*%?\s*$")
 _FIELDS = SimulationRequest.model_fields
@@ -71,17 +69,16 @@ def simulate(
         raise typer.BadParameter("; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
         )) from None
-    request_id = _from_cache(request)
+    from pulsecast.flows import what_if  # the look-up without Prefect's import; flows only on a miss
+
+    request_id = what_if.from_cache(get_settings(), request)
     if request_id is None:
         from pulsecast.flows.console import quiet_prefect_console
 
         quiet_prefect_console()
-        request_id = _submitted(request, wait)
+        request_id = what_if.submitted(request, wait)
         if request_id is None:
-            from pulsecast.flows.recorded import run_recorded
-            from pulsecast.flows.simulate import simulate_what_if
-
-            request_id = run_recorded(simulate_what_if, request)
+            request_id = what_if.run_here(request)
         elif not wait:
             console.print(f"Submitted {request_id} to the {QUEUE} queue; `pulsecast simulations {request_id}` "
                           "shows it.")
@@ -103,49 +100,6 @@ def simulations(
         console.print("No simulation yet: ask one with `pulsecast simulate CAMPAIGN --budget search=+20%`.")
         return
     show(console, Report("Simulations", [], [Table("Newest simulations", [_summary(r) for _, r in rows.iterrows()])]))
-
-
-def _from_cache(request: SimulationRequest) -> str | None:
-    """The id of this request recorded as a cache hit, when an earlier request with its cache key completed;
-    None on a miss, and for a bad request or a missing warehouse, which the flow records and reports."""
-    from pulsecast.ml import simulation_store as store
-    from pulsecast.warehouse import reader
-
-    settings = get_settings()
-    if not settings.warehouse.exists():
-        return None
-    created, started = store.now(), time.perf_counter()
-    try:
-        with reader(settings) as con:
-            _, key, hit = store.look_up(con, request)
-    except ValueError:
-        return None
-    if hit is None:
-        return None
-    record = store.served_from_cache(str(uuid.uuid4()), request, key, hit, created, time.perf_counter() - started)
-    store.write(settings, [record])
-    return record.request_id
-
-
-def _submitted(request: SimulationRequest, wait: bool) -> str | None:
-    """The flow run id of a run of the served deployment on the interactive queue, or None without a server or
-    deployment (the caller then runs the flow here)."""
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
-    from prefect.settings import get_current_settings
-
-    if get_current_settings().api.url is None:
-        return None
-    try:
-        run = run_deployment(DEPLOYMENT, parameters={"request": request.model_dump(mode="json")},
-                             work_queue_name=QUEUE, timeout=None if wait else 0, poll_interval=1, as_subflow=False)
-    except ObjectNotFound:
-        return None
-    if wait and not (run.state and run.state.is_completed()):
-        state = run.state
-        raise RuntimeError(f"simulation {run.id} ended {state.name if state else 'without a state'}: "
-                           f"{state.message if state else ''}")
-    return str(run.id)
 
 
 def _show_one(request_id: str) -> None:

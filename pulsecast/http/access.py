@@ -1,4 +1,5 @@
-"""Who is asking: the API key on each request, its principal's scope, and its rate limit (a token bucket)."""
+"""Who is asking: the API key on each request (a header, or a browser session's cookie), its principal's scope,
+and its rate limit (a token bucket)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 from fastapi import HTTPException, Request
 
+from pulsecast.http.session import COOKIE, Sessions
 from pulsecast.keys import KeyRecord, KeyStore, key_id_of
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pulsecast"'}
@@ -34,14 +36,25 @@ class RateLimiter:
             return (1 - tokens) / rate
 
 
-async def caller(request: Request) -> KeyRecord:
-    """The key's record (a FastAPI dependency): 401 without a live key, 429 with Retry-After over its rate.
+def presented(request: Request) -> KeyRecord | None:
+    """The live key of a request: its Authorization header, else its browser session's cookie (`session.py`).
 
     The key id is put on the request's state for the audit log; the key itself is never kept or logged."""
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    request.state.key_id = key_id_of(key.strip())
     store: KeyStore = request.app.state.keys
-    record = store.verify(key.strip()) if scheme.lower() == "bearer" else None
+    header = request.headers.get("authorization")
+    if header is None and COOKIE in request.cookies:
+        sessions: Sessions = request.app.state.sessions
+        token = request.cookies[COOKIE]
+        request.state.key_id = sessions.key_id(token)
+        return sessions.record(token, store)
+    scheme, _, key = (header or "").partition(" ")
+    request.state.key_id = key_id_of(key.strip())
+    return store.verify(key.strip()) if scheme.lower() == "bearer" else None
+
+
+async def caller(request: Request) -> KeyRecord:
+    """The key's record (a FastAPI dependency): 401 without a live key, 429 with Retry-After over its rate."""
+    record = presented(request)
     if record is None:
         raise HTTPException(401, "a live API key is required: Authorization: Bearer pck_...", headers=CHALLENGE)
     request.state.principal = record.principal

@@ -1,4 +1,5 @@
-"""The FastAPI app: routers, the reader, the key store, the rate limiter, the audit log and error answers.
+"""The FastAPI app: routers (the API, the what-ifs, the live simulation's switch, the dashboard's pages and
+assets), the reader, the key store, the rate limiter, the audit log and error answers.
 
 Errors are one JSON shape, `{"detail": "..."}`: 401 without a live key, 403 for a question the key's
 principal may not ask, 404 for a name the key cannot see (whether it exists or not: the same answer), 400 for
@@ -15,10 +16,11 @@ import contextlib
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from pulsecast.http import events, questions
+from pulsecast.http import events, live_control, pages, questions, simulations
 from pulsecast.http.access import RateLimiter
 from pulsecast.http.audit import Audited, AuditLog
 from pulsecast.http.formats import Rendered
+from pulsecast.http.session import Sessions
 from pulsecast.keys import KeyStore
 from pulsecast.metrics.api import Metrics, NotFound, UnknownName
 from pulsecast.metrics.scope import OutOfScope
@@ -34,11 +36,13 @@ def create_app(settings: Settings) -> FastAPI:
     metrics = Metrics(settings, prewarm=True)  # a publish warms the changed questions before they are served
     watcher = events.SnapshotWatcher(metrics)
     audit = AuditLog(settings.audit)
+    jobs = simulations.Jobs(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         async with events.watching(watcher):
             yield
+        jobs.close()
         metrics.close()
         audit.close()
 
@@ -54,8 +58,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.limiter = RateLimiter()
     app.state.rendered = Rendered()
     app.state.watcher = watcher
-    app.include_router(questions.router)
-    app.include_router(events.router)
+    app.state.settings = settings
+    app.state.sessions = Sessions()
+    app.state.jobs = jobs
+    for module in (questions, events, simulations, live_control, pages):
+        app.include_router(module.router)
+    app.mount("/static", pages.static_files(), name="static")
     for error, status in STATUSES:
         app.add_exception_handler(error, _answer_with(status))
     app.add_middleware(Audited, log=audit)

@@ -334,6 +334,15 @@ QUESTIONS: dict[str, Question] = {
         empty="No risks: none detected, or `pulsecast decide` has not run.",
         tenant_rows=CAMPAIGN_ROWS,
     ),
+    "pivots": Question(
+        "campaign_pivots",
+        "What to change per campaign, ranked by predicted impact x confidence, with the lift's P10 / P50 / P90.",
+        {"campaign": "campaign_id"},
+        "campaign_id, rank, channel",
+        columns=("campaign_id", "rank", "kind", "summary", "channel", "change", "lift_p50", "confidence"),
+        empty="No pivots: `pulsecast decide` writes them.",
+        tenant_rows=CAMPAIGN_ROWS,
+    ),
     "insights": Question(
         "campaign_insights",
         "Insights per campaign, ranked.",
