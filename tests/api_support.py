@@ -6,15 +6,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 from world_support import published_world
 
-from pulsecast.generator import WorldConfig
+from pulsecast.build import refresh
+from pulsecast.generator import WorldConfig, generate_live
+from pulsecast.generator.state import LiveState
 from pulsecast.http.server import serving
+from pulsecast.ingest import ingest_run
 from pulsecast.keys import KeyStore
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics
@@ -23,6 +26,7 @@ from pulsecast.settings import Settings
 from pulsecast.warehouse import writer_lock
 
 NO_CAMPAIGN = "cmp-nonexistent"
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class ApiWorld:
     url: str
     principals: dict[str, Principal]
     """admin, tenant (one brand), rival (the other brands with events), owner (one data owner)."""
+    world: WorldConfig
 
     def client(self, who: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.principals[who].key}"})
@@ -52,6 +57,18 @@ class ApiWorld:
         self.wait_until_served(published.name)
         return published
 
+    def land_next_hour(self) -> Path:
+        """The world's next hour of events as the live simulation lands them, then the live loop's ingest and
+        micro-batch refresh; waits until the server answers from the new snapshot."""
+        live = self.settings.data_dir.parent / "live"
+        state = LiveState.load(live / "state.json")
+        landed = state.watermark if state else self.world.resolved_end()
+        generate_live(self.world, self.settings.landing, live / "truth", live / "state.json", now=landed + HOUR)
+        ingest_run(self.settings)
+        published = refresh(self.settings).published
+        self.wait_until_served(published.name)
+        return published
+
     def wait_until_served(self, name: str, timeout_s: float = 60.0) -> None:
         """Until the server answers from snapshot `name` (it warms the changed questions on it first)."""
         deadline = time.monotonic() + timeout_s
@@ -63,9 +80,8 @@ class ApiWorld:
 
 @contextmanager
 def api_world(data_dir: Path) -> Iterator[ApiWorld]:
-    settings = published_world(
-        data_dir, WorldConfig(seed=3, days=3, campaigns=4, events_per_day=2_000, end=datetime(2026, 10, 3, 14))
-    )
+    world = WorldConfig(seed=3, days=3, campaigns=4, events_per_day=2_000, end=datetime(2026, 10, 3, 14))
+    settings = published_world(data_dir, world)
     with Metrics(settings) as metrics:
         brands = sorted({row["brand_id"] for row in metrics.ask("pacing").records() if row["impressions_to_date"]})
         owner = metrics.ask("earnings").records()[0]["owner_id"]
@@ -80,7 +96,7 @@ def api_world(data_dir: Path) -> Iterator[ApiWorld]:
     keys = {name: store.create(scope, name, rate=10_000)[1] for name, scope in scopes.items()}
     principals = {name: Principal(name, scope, keys[name]) for name, scope in scopes.items()}
     with serving(settings) as url:
-        yield ApiWorld(settings, url, principals)
+        yield ApiWorld(settings, url, principals, world)
 
 
 def plain(records: list[dict]) -> list[dict]:

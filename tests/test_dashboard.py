@@ -63,11 +63,14 @@ def test_the_overview_shows_the_apis_numbers(served: ApiWorld, browser: Browser)
         assert page.locator("#live-state").inner_text() == live.json()["detail"]
 
 
-def test_a_new_snapshot_updates_the_open_page_without_a_reload(served: ApiWorld, browser: Browser) -> None:
+def test_new_events_reach_the_open_page_without_a_reload(served: ApiWorld, browser: Browser) -> None:
+    """The live path end to end: the simulation lands the next hour, the live loop's ingest and micro-batch
+    refresh publish it, the push channel tells the page, and its tiles show the new numbers."""
     with signed_in(browser, served, "tenant") as page, served.client("tenant") as client:
         before = shown_snapshot(page)
+        shown_before = _kpis_shown(page)
         page.evaluate("window.notReloaded = true")
-        published = served.publish()
+        published = served.land_next_hour()
         page.wait_for_function(f"document.body.dataset.snapshot === {published.name!r}", timeout=30_000)
         assert published.name != before
         assert page.evaluate("window.notReloaded === true"), "the page was reloaded"
@@ -75,6 +78,7 @@ def test_a_new_snapshot_updates_the_open_page_without_a_reload(served: ApiWorld,
         kpis = {row["window_name"]: row for row in client.get("/api/metrics/kpis").json()["data"]}
         shown = _kpis_shown(page)
         assert shown[("last_30_days", "impressions")] == kpis["last_30_days"]["impressions"]
+        assert shown[("last_30_days", "impressions")] > shown_before[("last_30_days", "impressions")]
 
 
 def test_a_tenant_sees_only_its_campaigns(served: ApiWorld, browser: Browser) -> None:

@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 from api_support import ApiWorld
 from cli_support import PULSECAST, pulsecast
 
+from pulsecast.http.access import FAILED_BURST
+from pulsecast.http.server import serving
 from pulsecast.keys import KeyStore
 from pulsecast.metrics.api import Metrics
 from pulsecast.metrics.catalog import Dimension, Grain
@@ -77,6 +79,27 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(served: ApiWorld) -> None
         time.sleep(retry)
         assert client.get("/api/metrics/kpis", headers=headers).status_code == 200
         assert client.get("/api/metrics/kpis").status_code == 200  # the other keys keep their own buckets
+
+
+def test_an_address_that_keeps_guessing_keys_is_turned_away(served: ApiWorld) -> None:
+    """Failed key attempts are counted per client address, over the header and the login form alike: after the
+    burst the address gets 429 with Retry-After before any key is hashed, then its attempts come back at the
+    steady rate. A server of its own, so that the other tests' address keeps its budget."""
+    with serving(served.settings) as url, httpx.Client(base_url=url) as client:
+        guess = f"pck_{'0' * 12}_guess"
+        statuses = [
+            client.get("/api/metrics/kpis", headers={"Authorization": f"Bearer {guess}"}).status_code
+            for _ in range(int(FAILED_BURST))
+        ]
+        assert statuses == [401] * int(FAILED_BURST)
+        refused = client.get("/api/metrics/kpis", headers={"Authorization": f"Bearer {served.principals['admin'].key}"})
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert "failed key attempts" in refused.json()["detail"]
+        login = client.post("/login", data={"key": guess})
+        assert login.status_code == 429 and "Too many attempts" in login.text
+        time.sleep(int(refused.headers["Retry-After"]))
+        admin = client.get("/api/metrics/kpis", headers={"Authorization": f"Bearer {served.principals['admin'].key}"})
+        assert admin.status_code == 200
 
 
 def test_every_request_is_audited_and_no_key_is(served: ApiWorld) -> None:

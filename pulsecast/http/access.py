@@ -13,6 +13,9 @@ from pulsecast.http.session import COOKIE, Sessions
 from pulsecast.keys import KeyRecord, KeyStore, key_id_of
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pulsecast"'}
+FAILED_RATE, FAILED_BURST = 2.0, 20.0
+"""Failed key attempts allowed per client address: a burst of 20, then 2 a second. Each failure may cost a
+scrypt, so a guesser is turned away before the hash is computed."""
 
 
 class RateLimiter:
@@ -22,18 +25,38 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def wait(self, key_id: str, rate: float) -> float:
-        """Take a token: 0 when the request may go on, else the seconds until a token is back."""
+    def wait(self, key_id: str, rate: float, burst: float | None = None, take: bool = True) -> float:
+        """Take a token (or only look, `take=False`): 0 when the request may go on, else the seconds until a
+        token is back. The bucket holds `burst` tokens, by default one second's worth."""
         now = time.monotonic()
-        capacity = max(1.0, rate)
+        capacity = max(1.0, burst or rate)
         with self._lock:
             tokens, then = self._buckets.get(key_id, (capacity, now))
             tokens = min(capacity, tokens + (now - then) * rate)
             if tokens >= 1:
-                self._buckets[key_id] = (tokens - 1, now)
+                self._buckets[key_id] = (tokens - take, now)
                 return 0.0
             self._buckets[key_id] = (tokens, now)
             return (1 - tokens) / rate
+
+
+def too_many_failures(request: Request) -> HTTPException | None:
+    """429 for an address that spent its failed attempts, before its next key is checked."""
+    wait = request.app.state.limiter.wait(_failures(request), FAILED_RATE, FAILED_BURST, take=False)
+    if not wait:
+        return None
+    retry = math.ceil(wait)
+    return HTTPException(429, f"too many failed key attempts from this address; retry in {retry} s",
+                         headers={"Retry-After": str(retry)})
+
+
+def failed(request: Request) -> None:
+    """Count a failed key attempt against the request's address."""
+    request.app.state.limiter.wait(_failures(request), FAILED_RATE, FAILED_BURST)
+
+
+def _failures(request: Request) -> str:
+    return f"failed:{request.client.host if request.client else '-'}"
 
 
 def presented(request: Request) -> KeyRecord | None:
@@ -54,8 +77,11 @@ def presented(request: Request) -> KeyRecord | None:
 
 async def caller(request: Request) -> KeyRecord:
     """The key's record (a FastAPI dependency): 401 without a live key, 429 with Retry-After over its rate."""
+    if refused := too_many_failures(request):
+        raise refused
     record = presented(request)
     if record is None:
+        failed(request)
         raise HTTPException(401, "a live API key is required: Authorization: Bearer pck_...", headers=CHALLENGE)
     request.state.principal = record.principal
     wait = request.app.state.limiter.wait(record.key_id, record.rate)

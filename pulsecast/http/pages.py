@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from pulsecast.http.access import caller, presented
+from pulsecast.http.access import caller, failed, presented, too_many_failures
 from pulsecast.http.session import COOKIE, LIFETIME_S, Sessions
 from pulsecast.keys import KeyRecord, KeyStore, key_id_of
 
@@ -78,12 +78,15 @@ async def login(request: Request) -> Response:
     claimed = key_id_of(key)
     request.state.key_id = claimed
     wait = request.app.state.limiter.wait(f"login:{claimed}", LOGIN_RATE)
+    if refused := too_many_failures(request):
+        wait = max(wait, float(refused.headers["Retry-After"]))
     if wait:
         retry = str(math.ceil(wait))
         return _login_page(f"Too many attempts: retry in {retry} s.", 429, {"Retry-After": retry})
     store: KeyStore = request.app.state.keys
     record = store.verify(key)
     if record is None:
+        failed(request)
         return _login_page("That key is not a live API key.", 401)
     request.state.principal = record.principal
     sessions: Sessions = request.app.state.sessions
