@@ -123,16 +123,20 @@
     }
   }
 
-  /** Only the channels the campaign spends on take a budget change (the flow refuses the others). */
+  /** Only the channels the campaign spends on and that brought a conversion take a budget change: the flow
+   * fits a response curve per channel and refuses a change where it has none. */
   async function budgetChannels() {
     const answer = await P.answer("trend", forCampaign({ by: "channel" }));
-    const running = new Set(answer.data.filter((r) => r.spend > 0).map((r) => r.channel));
+    const spent = new Set(answer.data.filter((r) => r.spend > 0).map((r) => r.channel));
+    const fitted = new Set(answer.data.filter((r) => r.spend > 0 && r.conversions > 0).map((r) => r.channel));
     for (const input of document.querySelectorAll("#whatif-form input[name^='budget.']")) {
       const channel = input.name.slice(7);
-      input.disabled = !running.has(channel);
-      input.title = input.disabled ? `${campaign} has no spend on ${channel}` : "";
+      input.disabled = !fitted.has(channel);
+      input.title = fitted.has(channel) ? ""
+        : spent.has(channel) ? `no conversion on ${channel} yet: no response curve to move its budget along`
+          : `${campaign} has no spend on ${channel}`;
     }
-    document.getElementById("whatif-form").dataset.channels = [...running].sort().join(" ");
+    document.getElementById("whatif-form").dataset.channels = [...fitted].sort().join(" ");
   }
 
   async function main() {
