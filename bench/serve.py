@@ -25,7 +25,8 @@ Meanwhile a separate process publishes (separate so that its CPU is not taken fr
 loop by the GIL). `--publisher live` (the default) is what production does: every --publish-every seconds the
 world's next --step-minutes of simulated events land (`generate_live`, the live simulation) and the live loop's
 micro-batch (`pulsecast.live.micro_batch`: ingest, incremental refresh, publish of the tables that changed)
-makes them visible; the landing -> published time of each batch is printed. `--publisher full` republishes
+makes them visible; the landing -> published time of each batch is printed (a batch that takes longer
+than --publish-every, as on 2 busy cores, is followed by the next at once). `--publisher full` republishes
 every table instead (a harsher case for the server's reader, which asks every cached question again on each
 new snapshot before it switches). On a reused --data-dir the live simulation continues where it stopped.
 
