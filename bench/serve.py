@@ -11,15 +11,15 @@ populations of keep-alive clients run for --seconds:
 
 - --clients API clients send the overview's questions (KPI windows, top campaigns both ways, brand table,
   device mix, pacing, activity feed, an hourly trend, freshness) with a tenant's key in the Authorization header.
-- --page-clients browsers (default a quarter of --clients) sign in once with the login form (POST /login, a
-  form body) and keep the session cookie, then view pages in a loop: the page's HTML (the overview or one of
-  their brand's campaigns), its styles and scripts as a browser cache asks again (If-None-Match with the ETag
-  of the first answer: 304), then exactly the API requests the page's scripts make on load (static/overview.js,
-  campaign.js: /api/me, then each section's question; the same questions are asked again on every `snapshot`
-  event). An advertiser's overview asks `earnings` and is answered 403, which the page expects and shows as
-  "not available": that status counts as an answer, any other status than the one the page expects as an
-  error. The push channel (/api/events) is not held open: an idle stream costs the server a sleeping task, and
-  the requests it triggers are the ones the loop makes anyway.
+- --page-clients browsers (default a quarter of --clients) sign in once with the login form (POST /login, a form
+  body) and keep the session cookie, then view pages in a loop: the page's HTML (the overview or one of their
+  brand's campaigns), its styles and scripts as a browser cache has them (fetched once: their URLs name their
+  version and come with `immutable`; an unversioned one would be asked again with If-None-Match), then exactly the
+  API requests the page's scripts make on load (static/overview.js, campaign.js: /api/me, then each section's
+  question; the same questions are asked again on every `snapshot` event). An advertiser's overview asks `earnings`
+  and is answered 403, which the page expects and shows as "not available": that status counts as an answer, any
+  other status than the one the page expects as an error. The push channel (/api/events) is not held open: an idle
+  stream costs the server a sleeping task, and the requests it triggers are the ones the loop makes anyway.
 
 Meanwhile a separate process publishes (separate so that its CPU is not taken from the load generator's event
 loop by the GIL). `--publisher live` (the default) is what production does: every --publish-every seconds the
@@ -259,24 +259,30 @@ async def api_client(port: int, requests: list[bytes], until: float, tally: Tall
 
 
 async def browser(port: int, key: str, pages: list[Page], until: float, tally: Tally) -> None:
-    """Sign in once, then view pages until `until`, keeping each asset's ETag as a browser cache does."""
+    """Sign in once, then view pages until `until`, keeping each asset as a browser cache does."""
     async with Connection(port, tally) as connection:
         signed_in = await connection.send(login(key), expected=(303,))
         if signed_in is None or b"set-cookie" not in signed_in.headers:
             return
         cookie = "Cookie: " + signed_in.headers[b"set-cookie"].split(b";")[0].decode()
-        etags: dict[bytes, str] = {}
+        cache: dict[bytes, str | None] = {}
         while time.perf_counter() < until:
-            await page_view(connection, random.choice(pages), cookie, etags)
+            await page_view(connection, random.choice(pages), cookie, cache)
 
 
-async def page_view(connection: Connection, page: Page, cookie: str, etags: dict[bytes, str]) -> None:
+async def page_view(connection: Connection, page: Page, cookie: str, cache: dict[bytes, str | None]) -> None:
+    """A page, its styles and scripts as a browser cache has them, then its questions. `cache` maps each asset
+    to its ETag, or to None once it came with `immutable` (a browser does not ask for it again)."""
     html = await connection.send(get(page.address, cookie))
     for asset in ASSET.findall(html.body if html else b""):
-        cached = (f"If-None-Match: {etags[asset]}",) if asset in etags else ()
+        if asset in cache and cache[asset] is None:
+            continue
+        cached = (f"If-None-Match: {cache[asset]}",) if asset in cache else ()
         answer = await connection.send(get(asset.decode(), *cached), expected=(200, 304))
-        if answer and b"etag" in answer.headers:
-            etags[asset] = answer.headers[b"etag"].decode()
+        if answer and b"immutable" in answer.headers.get(b"cache-control", b""):
+            cache[asset] = None
+        elif answer and b"etag" in answer.headers:
+            cache[asset] = answer.headers[b"etag"].decode()
     for target, status in page.requests:
         await connection.send(get(target, cookie), expected=(status,))
 
@@ -483,7 +489,6 @@ def main() -> None:
         publisher.start()
         warm_up = Population(browsers.keys[:1], browsers.pages[:1])
         asyncio.run(load(port, requests, warm_up, 2.0, 4))  # imports, first snapshot open, static files
-        time.sleep(1.0)  # the login rate (1/s per key, successes included) refills before the run signs in again
         if not ready.wait(120):
             raise RuntimeError("the publisher did not start")
         started = datetime.now(UTC)

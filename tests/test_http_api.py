@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from datetime import datetime
 
@@ -182,3 +183,20 @@ def test_an_answer_is_read_again_when_any_table_it_read_changed(served: ApiWorld
         again = reader.ask("kpis", scope=scope)
         assert again is not kpis and again.snapshot == published.name and again.rows == kpis.rows
     served.wait_until_served(published.name)
+
+
+def test_the_pages_files_are_versioned_and_kept_by_browsers(served: ApiWorld) -> None:
+    """Pages name each script and style with its content hash: cached for a year, revalidated without one."""
+    with served.client("admin") as client:
+        login = client.get("/login").text
+        styles = re.search(r'href="(/static/dashboard\.css\?v=\w+)"', login)
+        assert styles, login
+        first = client.get(styles[1])
+        assert first.status_code == 200 and first.headers["content-type"].startswith("text/css")
+        assert "immutable" in first.headers["cache-control"]
+        again = client.get(styles[1], headers={"If-None-Match": first.headers["etag"]})
+        assert (again.status_code, again.content) == (304, b"")
+        unversioned = client.get("/static/dashboard.css")
+        assert unversioned.headers["cache-control"] == "no-cache" and unversioned.content == first.content
+        for guess in ("/static/shell.html", "/static/../keys.py", "/static/%2e%2e/app.py", "/static/nope.js"):
+            assert client.get(guess).status_code == 404, guess

@@ -102,6 +102,20 @@ def test_an_address_that_keeps_guessing_keys_is_turned_away(served: ApiWorld) ->
         assert admin.status_code == 200
 
 
+def test_sign_in_limits_failures_not_sign_ins(served: ApiWorld) -> None:
+    """The login form: a wrong key is told so, a second guess at the same key id within the second waits; a
+    right key signs in as often as it is used."""
+    key = served.principals["tenant"].key
+    with httpx.Client(base_url=served.url) as client:
+        for _ in range(3):
+            assert client.post("/login", data={"key": key}).status_code == 303
+        guess = key[:-1] + ("A" if key[-1] != "A" else "B")
+        wrong = client.post("/login", data={"key": guess})
+        assert wrong.status_code == 401 and "not a live API key" in wrong.text
+        again = client.post("/login", data={"key": guess})
+        assert again.status_code == 429 and again.headers["Retry-After"] == "1"
+
+
 def test_every_request_is_audited_and_no_key_is(served: ApiWorld) -> None:
     record, key = KeyStore(served.settings.key_store).create(
         Scope(Kind.advertiser, served.scope("tenant").brands), "audited"

@@ -16,7 +16,7 @@ import contextlib
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from pulsecast.http import events, live_control, pages, questions, simulations
+from pulsecast.http import assets, events, live_control, pages, questions, simulations
 from pulsecast.http.access import RateLimiter
 from pulsecast.http.audit import Audited, AuditLog
 from pulsecast.http.formats import Rendered
@@ -61,9 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = Sessions()
     app.state.jobs = jobs
-    for module in (questions, events, simulations, live_control, pages):
+    for module in (questions, events, simulations, live_control, pages, assets):
         app.include_router(module.router)
-    app.mount("/static", pages.static_files(), name="static")
     for error, status in STATUSES:
         app.add_exception_handler(error, _answer_with(status))
     app.add_middleware(Audited, log=audit)

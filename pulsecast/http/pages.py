@@ -11,27 +11,20 @@ from __future__ import annotations
 import functools
 import html
 import math
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 
-from pulsecast.http.access import caller, failed, presented, too_many_failures
+from pulsecast.http.access import RateLimiter, caller, failed, presented, too_many_failures
+from pulsecast.http.assets import STATIC, versioned
 from pulsecast.http.session import COOKIE, LIFETIME_S, Sessions
 from pulsecast.keys import KeyRecord, KeyStore, key_id_of
 
-STATIC = Path(__file__).parent / "static"
 LOGIN_RATE = 1.0
 """Failed logins allowed per second per claimed key id (each costs a scrypt)."""
 router = APIRouter()
-
-
-def static_files() -> StaticFiles:
-    """The pages' scripts, styles and the vendored chart library, mounted at /static."""
-    return StaticFiles(directory=STATIC)
 
 
 PAGES = {
@@ -47,7 +40,7 @@ def _html(page: str) -> str:
     tags = "".join(f'  <script src="/static/{script}"></script>\n' for script in scripts)
     shell = (STATIC / "shell.html").read_text()
     main = (STATIC / f"{page}.main.html").read_text()
-    return shell.replace("{{title}}", title).replace("{{main}}", main).replace("{{scripts}}", tags)
+    return versioned(shell.replace("{{title}}", title).replace("{{main}}", main).replace("{{scripts}}", tags))
 
 
 def _page(request: Request, page: str) -> Response:
@@ -77,7 +70,8 @@ async def login(request: Request) -> Response:
     key = parse_qs((await request.body()).decode(errors="replace")).get("key", [""])[0].strip()
     claimed = key_id_of(key)
     request.state.key_id = claimed
-    wait = request.app.state.limiter.wait(f"login:{claimed}", LOGIN_RATE)
+    limiter: RateLimiter = request.app.state.limiter
+    wait = limiter.wait(f"login:{claimed}", LOGIN_RATE, take=False)
     if refused := too_many_failures(request):
         wait = max(wait, float(refused.headers["Retry-After"]))
     if wait:
@@ -87,6 +81,7 @@ async def login(request: Request) -> Response:
     record = store.verify(key)
     if record is None:
         failed(request)
+        limiter.wait(f"login:{claimed}", LOGIN_RATE)
         return _login_page("That key is not a live API key.", 401)
     request.state.principal = record.principal
     sessions: Sessions = request.app.state.sessions
@@ -117,5 +112,5 @@ async def me(request: Request, record: KeyRecord = Depends(caller)) -> Response:
 
 
 def _login_page(message: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
-    text = (STATIC / "login.html").read_text().replace("{{message}}", html.escape(message))
+    text = versioned((STATIC / "login.html").read_text()).replace("{{message}}", html.escape(message))
     return HTMLResponse(text, status_code=status, headers=headers)
