@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.request
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import free_port
 
 from pulsecast.flows.serve import local_prefect, prefect_command
 from pulsecast.metrics import snapshot
@@ -27,12 +27,6 @@ DEPLOYMENTS = (
     "train/train-daily",
     "decide/decide-daily",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_worker_picks_up_a_deployment_run_and_completes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,10 +3,6 @@ every request in the audit log (never a key), and a tenant's export of everythin
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,7 +10,7 @@ import duckdb
 import httpx
 import pyarrow.parquet as pq
 from api_support import ApiWorld
-from cli_support import PULSECAST, pulsecast
+from cli_support import admin_client, api_process, pulsecast
 
 from pulsecast.http.access import FAILED_BURST
 from pulsecast.http.server import serving
@@ -163,42 +159,17 @@ def test_a_tenant_export_holds_everything_it_can_see_and_nothing_else(served: Ap
 
 def test_the_first_start_prints_an_admin_key_that_works(settings: Settings) -> None:
     """`pulsecast api` on a fresh data folder: an admin key printed once; nothing published yet is a 503."""
-    port = free_port()
-    server = subprocess.Popen(
-        [PULSECAST, "api", "--port", str(port)],
-        env=os.environ | {"PULSECAST_DATA_DIR": str(settings.data_dir), "COLUMNS": "200"},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = [server.stdout.readline() for _ in range(4)]
+    with api_process(settings.data_dir) as api:
+        lines = [api.process.stdout.readline() for _ in range(4)]
         key = next(line.strip() for line in lines if line.startswith("pck_"))
         assert "Pulsecast API on" in lines[-1]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            response = _when_listening(lambda: client.get("/api/freshness", headers={"Authorization": f"Bearer {key}"}))
+        with admin_client(api.url, key) as client:
+            response = client.get("/api/freshness")
             assert response.status_code == 200 and response.json()["snapshot"] is None
-            empty = client.get("/api/metrics/kpis", headers={"Authorization": f"Bearer {key}"})
+            empty = client.get("/api/metrics/kpis")
             assert empty.status_code == 503 and "pulsecast transform" in empty.json()["detail"]
-            assert client.get("/api/metrics/kpis").status_code == 401
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+            assert client.get("/api/metrics/kpis", headers={"Authorization": ""}).status_code == 401
     assert key.split("_", 2)[2] not in (settings.data_dir / "access" / "keys.sqlite").read_bytes().decode("latin-1")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _when_listening(call, attempts: int = 100):
-    for _ in range(attempts):
-        try:
-            return call()
-        except httpx.ConnectError:
-            time.sleep(0.2)
-    return call()
 
 
 def test_settings_are_a_flow_parameter_prefect_can_walk(settings) -> None:

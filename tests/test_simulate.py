@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-import socket
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from cli_support import pulsecast
+from cli_support import admin_client, api_process, free_port, pulsecast
 from levers_support import planted
 from pydantic import ValidationError
 from simulate_support import small_world
@@ -23,6 +24,8 @@ from pulsecast.generator import WorldConfig
 from pulsecast.generator.dynamics import creative_age_factor, saturation_factor
 from pulsecast.generator.intervention import Intervention, SpendChange
 from pulsecast.generator.replay import baseline, replay
+from pulsecast.keys import KeyStore
+from pulsecast.metrics.scope import Scope
 from pulsecast.ml import levers
 from pulsecast.ml.simulation import Inputs, simulate
 from pulsecast.ml.simulation_request import SimulationRequest
@@ -50,12 +53,6 @@ def world():
     })
     daily = daily[daily["spend"] > 0]
     return daily, baseline(CONFIG, cutoff, last)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def inputs_of(daily: pd.DataFrame, campaign: str, forecasts: pd.DataFrame = NO_FORECASTS) -> Inputs:
@@ -314,6 +311,25 @@ def test_served_simulate_answers_the_cli_from_the_interactive_queue(
         request_id = re.search(r"Request (\S+?)\.\n", asked.stdout).group(1)
         run = local.client.read_flow_run(UUID(request_id))
         assert run.work_queue_name == "interactive" and run.state.is_completed(), "the worker ran it, not the CLI"
+
+        _, key = KeyStore(served.key_store).create(Scope(), "what-if")
+        beside_serve = {"PREFECT_API_URL": local.env["PREFECT_API_URL"]}
+        with api_process(served.data_dir, **beside_serve) as api, admin_client(api.url, key) as client:
+            answer = what_if_over_http(client, {"campaign": "cmp-002", "budget": {"display": -20.0}, "horizon": 4})
+        assert answer["status"] == "completed" and len(answer["trajectory"]) == 4, answer
+        run = local.client.read_flow_run(UUID(answer["request_id"]))
+        assert run.work_queue_name == "interactive" and run.state.is_completed(), "the worker ran it, not the API"
+
+
+def what_if_over_http(client: httpx.Client, request: dict, timeout_s: float = 180.0) -> dict:
+    """POST a what-if; poll its job until it is done."""
+    submitted = client.post("/api/simulations", json=request)
+    assert submitted.status_code == 202, submitted.text
+    deadline = time.monotonic() + timeout_s
+    while (answer := client.get(f"/api/simulations/{submitted.json()['job']}").json())["status"] == "running":
+        assert time.monotonic() < deadline, "the what-if did not finish"
+        time.sleep(0.5)
+    return answer
 
 
 def test_the_dbt_docs_declare_every_column_of_ml_simulations() -> None:
