@@ -105,6 +105,37 @@ def test_a_tenant_sees_only_its_campaigns(served: ApiWorld, browser: Browser) ->
         assert rival_text == text
 
 
+def test_the_campaign_trend_takes_any_filters_and_splits(served: ApiWorld, browser: Browser) -> None:
+    """Two channels, split by channel, daily: a line per channel, and the figures are the API's for the same
+    filters."""
+    with served.client("admin") as client:
+        rows = client.get("/api/metrics/trend", params={"by": ["campaign", "channel"]}).json()["data"]
+        spent: dict[str, set[str]] = {}
+        for row in rows:
+            if row["impressions"]:
+                spent.setdefault(row["campaign_id"], set()).add(row["channel"])
+        campaign, channels = next((c, sorted(ch)[:2]) for c, ch in sorted(spent.items()) if len(ch) >= 2)
+        params = {"campaign": campaign, "grain": "day", "by": "channel", "channel": channels}
+        expected = client.get("/api/metrics/trend", params=params).json()["data"]
+    with signed_in(browser, served, "admin") as page:
+        page.goto(f"{served.url}/campaigns/{campaign}")
+        shown_snapshot(page)
+        form = page.locator("#trend-form")
+        for channel in channels:
+            form.get_by_label(channel, exact=True).check()
+        form.get_by_label("Split by").select_option("channel")
+        form.get_by_role("button", name="Show").click()
+        page.wait_for_function("document.getElementById('trend').dataset.lines === '2'", timeout=30_000)
+        shown = page.locator("#trend details table tbody tr")
+        assert shown.count() == len(expected)
+        legend = page.locator("#trend .u-legend").inner_text()
+        assert all(f"conversions, {channel}" in legend for channel in channels), legend
+        impressions = page.eval_on_selector_all(
+            "#trend details td[data-column=impressions]", "cells => cells.map(c => Number(c.dataset.value))"
+        )
+        assert sum(impressions) == sum(row["impressions"] for row in expected) > 0
+
+
 @pytest.mark.slow
 def test_the_what_if_form_completes(served: ApiWorld, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs the `simulate` flow in the server's process (no Prefect server configured): its first run starts

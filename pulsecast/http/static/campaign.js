@@ -23,21 +23,37 @@
       P.el("dd", { "data-field": c, "data-value": String(row[c] ?? ""), text: P.format(c, row[c]) })])));
   }
 
+  const PALETTE = ["#1f5fbf", "#c2571a", "#2e8540", "#8a3ffc", "#b8860b", "#d6336c"];
+  let trendAsked = 0;
+
+  /** The trend for the form's filters (any channels and devices, a window, a grain), one line per value of
+   *  the split, or one line. Only the latest request draws: the page's load, a new snapshot and the form may
+   *  ask at once. */
   async function trend() {
-    const form = document.getElementById("trend-form");
-    const f = new FormData(form);
-    const params = forCampaign({ grain: f.get("grain"), channel: f.get("channel"), device: f.get("device"),
-      start: f.get("start"), end: f.get("end") });
+    const asked = ++trendAsked;
+    const f = new FormData(document.getElementById("trend-form"));
+    const by = f.get("by");
+    const params = forCampaign({ grain: f.get("grain"), channel: f.getAll("channel"), device: f.getAll("device"),
+      by, start: f.get("start"), end: f.get("end") });
     const node = document.getElementById("trend");
     const answer = await P.answer("trend", params);
+    if (asked !== trendAsked) return;
     const measure = f.get("measure");
     if (!answer.data.length) { node.replaceChildren(P.note("No events for this selection.")); return; }
     const time = Object.keys(answer.data[0])[0];
-    const data = [...answer.data].sort((a, b) => (a[time] < b[time] ? -1 : 1));
-    C.lines(node, data.map((r) => String(r[time])), [{ label: measure, values: data.map((r) => r[measure]),
-      color: "#1f5fbf", width: 2 }]);
-    node.append(P.el("details", {}, P.el("summary", { text: `The figures (${data.length} ${f.get("grain")}s)` }),
-      P.table(data, [time, "impressions", "clicks", "conversions", "spend", "revenue"].filter((c) => c in data[0]))));
+    const data = [...answer.data].sort((a, b) => (a[time] < b[time] ? -1 : a[time] > b[time] ? 1 : 0));
+    const xs = [...new Set(data.map((r) => String(r[time])))];
+    const groups = by ? [...new Set(data.map((r) => r[by]))].sort() : [null];
+    const series = groups.map((group, i) => {
+      const at = new Map(data.filter((r) => !by || r[by] === group).map((r) => [String(r[time]), r[measure]]));
+      return { label: by ? `${measure}, ${group}` : measure, values: xs.map((x) => at.get(x) ?? null),
+        color: PALETTE[i % PALETTE.length], width: 2 };
+    });
+    C.lines(node, xs, series);
+    node.dataset.lines = String(series.length);
+    const columns = [time, ...(by ? [by] : []), "impressions", "clicks", "conversions", "spend", "revenue"];
+    node.append(P.el("details", {}, P.el("summary", { text: `The figures (${data.length} rows)` }),
+      P.table(data, columns.filter((c) => c in data[0]))));
   }
 
   async function forecast() {
