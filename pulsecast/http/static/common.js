@@ -103,15 +103,27 @@ window.Pulse = (() => {
   function live(refresh) {
     const source = new EventSource("/api/events");
     let running = Promise.resolve();
+    unpublished();
     source.addEventListener("snapshot", (event) => {
       const { snapshot } = JSON.parse(event.data);
       running = running.then(async () => {
+        document.getElementById("unpublished")?.remove();
         await refresh(snapshot);
         document.body.dataset.snapshot = snapshot;
         document.getElementById("snapshot").textContent = `snapshot ${snapshot}`;
       }).catch((error) => console.error(error));
     });
     return source;
+  }
+
+  /** Before the first publish the push channel has nothing to say: tell what to run (the page fills in by
+   *  itself when the first snapshot is published). */
+  async function unpublished() {
+    const { status, body } = await api("/api/freshness");
+    if (status !== 200 || body.snapshot !== null || document.body.dataset.snapshot) return;
+    document.getElementById("snapshot").textContent = "nothing published yet";
+    document.querySelector("main").prepend(el("p", { class: "note wide", id: "unpublished",
+      text: "Nothing is published yet: run `make run` (or `pulsecast run`), and this page fills in by itself." }));
   }
 
   return { api, answer, ask, guarded, format, el, table, fill, note, whoami, live };
