@@ -44,6 +44,12 @@ class ApiWorld:
     """admin, tenant (one brand), rival (the other brands with events), owner (one data owner)."""
     world: WorldConfig
 
+    @classmethod
+    def admin_only(cls, settings: Settings, url: str, world: WorldConfig) -> ApiWorld:
+        """A served world with one admin key: for the tests that need no tenants."""
+        _, key = KeyStore(settings.key_store).create(Scope(), "admin", rate=10_000)
+        return cls(settings, url, {"admin": Principal("admin", Scope(), key)}, world)
+
     def client(self, who: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.principals[who].key}"})
 

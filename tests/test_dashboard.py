@@ -7,16 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_support import NO_CAMPAIGN, ApiWorld, Principal
+from api_support import NO_CAMPAIGN, ApiWorld
 from dashboard_support import PHONE, chromium, shown_snapshot, signed_in
 from playwright.sync_api import Browser, Page
 
 from pulsecast.generator import WorldConfig
 from pulsecast.http.server import serving
-from pulsecast.keys import KeyStore
-from pulsecast.metrics.scope import Scope
 from pulsecast.settings import Settings
 
+WORLD = WorldConfig()
+"""Nothing is generated: the world is never published."""
 WINDOWS = ("last_hour", "today", "last_7_days", "last_30_days")
 KPI_FIELDS = ("impressions", "clicks", "conversions", "spend", "revenue", "ctr")
 
@@ -173,13 +173,10 @@ def test_the_what_if_form_completes(served: ApiWorld, browser: Browser, monkeypa
 
 
 def test_before_the_first_publish_the_page_says_what_to_run(settings: Settings, browser: Browser) -> None:
-    _, key = KeyStore(settings.key_store).create(Scope(), "first")
-    with serving(settings) as url:
-        world = ApiWorld(settings, url, {"admin": Principal("admin", Scope(), key)}, WorldConfig())
-        with signed_in(browser, world, "admin") as page:
-            page.wait_for_selector("#unpublished")
-            assert "run `make run`" in page.locator("#unpublished").inner_text()
-            assert page.locator("#snapshot").inner_text() == "nothing published yet"
+    with serving(settings) as url, signed_in(browser, ApiWorld.admin_only(settings, url, WORLD), "admin") as page:
+        page.wait_for_selector("#unpublished")
+        assert "run `make run`" in page.locator("#unpublished").inner_text()
+        assert page.locator("#snapshot").inner_text() == "nothing published yet"
 
 
 def test_the_pages_fit_a_phone(served: ApiWorld, browser: Browser) -> None:

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_support import ApiWorld, Principal
+from api_support import ApiWorld
 from dashboard_support import chromium, shown_snapshot, signed_in
 from test_decide import TRAINING, WORLD
 from world_support import trained_world
 
 from pulsecast.http.server import serving
-from pulsecast.keys import KeyStore
-from pulsecast.metrics.scope import Scope
 from pulsecast.ml.outlook.config import DecideConfig
 
 pytestmark = pytest.mark.slow
@@ -28,9 +26,8 @@ def decided(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PULSECAST_DATA_DIR", str(data_dir))
         decide(DecideConfig(llm=False))
-    _, key = KeyStore(settings.key_store).create(Scope(), "admin", rate=10_000)
     with serving(settings) as url:
-        yield ApiWorld(settings, url, {"admin": Principal("admin", Scope(), key)})
+        yield ApiWorld.admin_only(settings, url, WORLD)
 
 
 def test_the_campaign_page_shows_the_outlook_as_the_api_says_it(decided: ApiWorld) -> None:
