@@ -179,10 +179,23 @@ def test_before_the_first_publish_the_page_says_what_to_run(settings: Settings, 
         assert page.locator("#snapshot").inner_text() == "nothing published yet"
 
 
-def test_the_pages_fit_a_phone(served: ApiWorld, browser: Browser) -> None:
+UNNAMED = """() => [...document.querySelectorAll("input, select, button, a[href]")]
+    .filter((node) => !(node.labels && node.labels.length) && !node.getAttribute("aria-label")
+                      && !node.textContent.trim())
+    .map((node) => node.outerHTML)"""
+"""Controls and links a screen reader could not name: no <label>, no aria-label, no text."""
+
+
+def test_the_pages_fit_a_phone_and_name_every_control(served: ApiWorld, browser: Browser) -> None:
+    with served.client("admin") as client:
+        campaign = client.get("/api/metrics/pacing").json()["data"][0]["campaign_id"]
     with signed_in(browser, served, "admin", viewport=PHONE) as page:
-        shown_snapshot(page)
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        for address in ("/", f"/campaigns/{campaign}"):
+            page.goto(f"{served.url}{address}")
+            shown_snapshot(page)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], address
+            assert page.evaluate(UNNAMED) == [], address
+            assert page.locator("main h1").count() == 1 and page.locator("header").count() == 1
 
 
 @pytest.mark.slow
