@@ -11,6 +11,7 @@ server stops.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +31,8 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import TERMINAL_STATES
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
-from prefect.settings import get_current_settings
+from prefect.server.api.server import SubprocessASGIServer
+from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +47,35 @@ MAX_WAIT_S = 60.0
 
 def run_recorded(flow: Flow[..., R], *args: Any, **kwargs: Any) -> R:
     """The flow's result (or its exception), once the temporary server holds every task run it made."""
-    state = flow(*args, return_state=True, **kwargs)
-    if get_current_settings().api.url is None:  # Prefect's temporary server, stopped when this process exits
+    if get_current_settings().api.url is not None:  # a configured server: it outlives this process
+        return flow(*args, **kwargs)
+    with temporary_server():
+        state = flow(*args, return_state=True, **kwargs)
         started = time.monotonic()
         wait_until_recorded(state.state_details.flow_run_id)
         log.debug("the server recorded the run %.1f s after it ended", time.monotonic() - started)
     return state.result()
+
+
+@contextmanager
+def temporary_server() -> Iterator[None]:
+    """Prefect's temporary server, started once for the process (stopped at its exit) and its address exported
+    while the flow runs. Why: left to Prefect, every worker of a process pool (the train flow's) found no
+    server configured and started a temporary server of its own, about 12 s each, and recorded its task runs
+    there, on a server gone with the worker."""
+    server = SubprocessASGIServer()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network to send it to
+    server.start()
+    before = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.api_url  # the pool's workers read their settings from it
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        if before is None:
+            del os.environ["PREFECT_API_URL"]
+        else:
+            os.environ["PREFECT_API_URL"] = before
 
 
 def wait_until_recorded(flow_run_id: UUID, max_wait_s: float = MAX_WAIT_S) -> None:
