@@ -22,9 +22,10 @@ from typing import Any
 
 import duckdb
 import pytest
+from world_support import generated_holding_back
 
 from pulsecast.build import build
-from pulsecast.generator import WorldConfig, generate_backfill
+from pulsecast.generator import WorldConfig
 from pulsecast.ingest import RunSummary, ingest_run
 from pulsecast.settings import Settings
 from pulsecast.warehouse import connect
@@ -222,12 +223,7 @@ def renamed_campaigns_file(settings: Settings) -> str:
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     """Batch 1, build; batch 2, incremental build, snapshot; full-refresh build."""
     root = tmp_path_factory.mktemp("dbt_marts")
-    settings = Settings(data_dir=root / "data")
-    settings.ensure_dirs()
-    report = generate_backfill(WORLD, settings.landing, settings.truth)
-    held_back = sorted(report.event_files)[-HELD_BACK_FILES:]
-    for path in held_back:
-        shutil.move(path, root / path.name)
+    settings, held_back = generated_holding_back(root, WORLD, HELD_BACK_FILES)
     pair_setup, pair_bridge = publisher_pair_setup()
     (settings.landing / "events_pair_setup.jsonl").write_text(pair_setup)
 
@@ -235,7 +231,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     dbt(settings, root / "target_first")
 
     for path in held_back:
-        shutil.move(root / path.name, settings.landing / path.name)
+        shutil.move(path, settings.landing / path.name)
     (settings.landing / "events_late_and_resent.jsonl").write_text("\n".join(late_and_resent_events(settings)) + "\n")
     (settings.landing / "events_pair_bridge.jsonl").write_text(pair_bridge)
     (settings.landing / "campaigns.csv").write_text(renamed_campaigns_file(settings))

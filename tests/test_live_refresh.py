@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from test_dbt_marts import HELD_BACK_FILES, WORLD, late_and_resent_events, renamed_campaigns_file
+from world_support import generated_holding_back
 
 from pulsecast.build import BuildResult, build, refresh
-from pulsecast.generator import generate_backfill
 from pulsecast.ingest import ingest_run
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics
@@ -51,13 +51,7 @@ def land_held_back(settings: Settings, held_back: list[Path], count: int) -> Non
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory: pytest.TempPathFactory) -> Series:
-    root = tmp_path_factory.mktemp("live")
-    settings = Settings(data_dir=root / "data")
-    settings.ensure_dirs()
-    report = generate_backfill(WORLD, settings.landing, settings.truth)
-    held_back = []
-    for path in sorted(report.event_files)[-HELD_BACK_FILES:]:
-        held_back.append(shutil.move(path, root / path.name))
+    settings, held_back = generated_holding_back(tmp_path_factory.mktemp("live"), WORLD, HELD_BACK_FILES)
     ingest_run(settings)
     refreshes: list[BuildResult] = []
     manifests: list[snapshot.Manifest] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,15 @@ from pulsecast.generator import WorldConfig, generate_backfill
 from pulsecast.ingest import ingest_run
 from pulsecast.ml.training import TrainConfig
 from pulsecast.settings import Settings
+
+
+def generated_holding_back(root: Path, config: WorldConfig, files: int) -> tuple[Settings, list[Path]]:
+    """A generated world in `root/data`'s landing folder but for its last `files` event files, moved aside into
+    `root` to land later: the settings and those files, oldest first."""
+    settings = Settings(data_dir=root / "data")
+    settings.ensure_dirs()
+    report = generate_backfill(config, settings.landing, settings.truth)
+    return settings, [Path(shutil.move(path, root / path.name)) for path in sorted(report.event_files)[-files:]]
 
 
 def published_world(data_dir: Path, config: WorldConfig) -> Settings:
