@@ -3,6 +3,8 @@ campaign the market does not touch keeps a factor of 1; competitor position per 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -51,3 +53,14 @@ def test_competitor_position_per_brand() -> None:
     voice = market["competitor_share_of_voice"].iloc[-7:].mean()
     assert table.loc["a", "estimated_market_share"] == pytest.approx(0.75 * (1 - voice))
     assert table["share_of_voice_trend"].iloc[0] > 0, "the latest week's push shows in the 28-day trend"
+
+
+def test_a_campaign_without_conversions_is_measured_without_a_singular_design() -> None:
+    """No conversion at all: the baseline's level is 0 throughout; it is left out of the fit, not warned about."""
+    rng = np.random.default_rng(6)
+    market = signals(rng)
+    silent = campaign("silent", market["competitor_share_of_voice"].to_numpy(), 0.0, rng).assign(conversions=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = effects(silent, market).set_index(["metric", "signal"])
+    assert not found.loc["conversions"]["holds"].any() and (found.loc["conversions"]["factor"] == 1).all()

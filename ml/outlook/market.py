@@ -115,8 +115,8 @@ def measure(y: np.ndarray, frame: pd.DataFrame, signal: str, standard: pd.DataFr
     baseline = _baseline(y, frame["day"])
     valid = ~np.isnan(baseline).any(axis=1)
     y, x, days = y[valid], frame[signal].to_numpy(float)[valid], frame["day"].to_numpy()[valid]
-    baseline = baseline[valid]
     cut = int(len(y) * TRAIN_SHARE)
+    baseline = _varying(baseline[valid], cut)
     without = sm.OLS(y[:cut], baseline[:cut]).fit()
     with_signal = sm.OLS(y[:cut], np.column_stack([baseline[:cut], x[:cut]])).fit()
     mse_without = float(np.mean((y[cut:] - without.predict(baseline[cut:])) ** 2))
@@ -212,10 +212,19 @@ def _standardised(signals: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _varying(baseline: np.ndarray, cut: int) -> np.ndarray:
+    """The intercept and the baseline columns that vary over the fit's days. A campaign without a single
+    conversion has a level of 0 throughout: the column made the design singular (statsmodels then warns on
+    every fit), while the fit without it is the same."""
+    varies = np.ptp(baseline[:cut], axis=0) > 0
+    varies[0] = True
+    return baseline[:, varies]
+
+
 def _baseline(y: np.ndarray, days: pd.Series) -> np.ndarray:
     """Intercept, day-of-week dummies and the mean of the previous 7 days (causal): what the campaign would do
     without knowing the market."""
-    weekday = pd.to_datetime(days).dt.dayofweek.to_numpy()
+    weekday = pd.to_datetime(days).dt.day_of_week.to_numpy()
     dummies = (weekday[:, None] == np.arange(1, 7)[None, :]).astype(float)
     level = pd.Series(y).shift(1).rolling(7).mean().to_numpy()
     return np.column_stack([np.ones(len(y)), dummies, level])
