@@ -83,8 +83,8 @@
 
   async function pivots() {
     const data = rows(await P.answer("pivots", forCampaign()), "pivots");
-    if (data) P.fill("pivots", P.table(data, ["rank", "kind", "summary", "channel", "change", "lift_p10", "lift_p50",
-      "lift_p90", "confidence"]));
+    if (data) P.fill("pivots", P.table(data, ["rank", "kind", "channel", "change", "lift_p10", "lift_p50",
+      "lift_p90", "confidence", "summary"]));
   }
 
   async function insights() {
