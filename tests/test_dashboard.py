@@ -160,7 +160,7 @@ def test_the_what_if_form_completes(served: ApiWorld, browser: Browser, monkeypa
         shown_snapshot(page)
         page.wait_for_function("document.getElementById('whatif-form').dataset.channels !== undefined")
         assert channel in page.get_attribute("#whatif-form", "data-channels").split()
-        page.get_by_label(channel, exact=True).fill("20")  # its budget +20 %
+        page.locator("#whatif-form").get_by_label(channel, exact=True).fill("20")  # its budget +20 %
         page.get_by_label("Horizon, days").fill("7")
         page.get_by_role("button", name="Simulate").click()
         status = page.locator("#whatif-status")
