@@ -93,6 +93,8 @@ def test_an_address_that_keeps_guessing_keys_is_turned_away(served: ApiWorld) ->
         assert "failed key attempts" in refused.json()["detail"]
         login = client.post("/login", data={"key": guess})
         assert login.status_code == 429 and "Too many attempts" in login.text
+        page = client.get("/", headers={"Authorization": f"Bearer {guess}"})  # a page checks keys the same way
+        assert page.status_code == 429
         time.sleep(int(refused.headers["Retry-After"]))
         admin = client.get("/api/metrics/kpis", headers={"Authorization": f"Bearer {served.principals['admin'].key}"})
         assert admin.status_code == 200

@@ -40,19 +40,20 @@ class RateLimiter:
             return (1 - tokens) / rate
 
 
-def too_many_failures(request: Request) -> HTTPException | None:
-    """429 for an address that spent its failed attempts, before its next key is checked."""
-    wait = request.app.state.limiter.wait(_failures(request), FAILED_RATE, FAILED_BURST, take=False)
-    if not wait:
-        return None
-    retry = math.ceil(wait)
-    return HTTPException(429, f"too many failed key attempts from this address; retry in {retry} s",
-                         headers={"Retry-After": str(retry)})
+def failures_wait(request: Request) -> float:
+    """Seconds until the request's address may present a key again (0: now)."""
+    return request.app.state.limiter.wait(_failures(request), FAILED_RATE, FAILED_BURST, take=False)
 
 
 def failed(request: Request) -> None:
     """Count a failed key attempt against the request's address."""
     request.app.state.limiter.wait(_failures(request), FAILED_RATE, FAILED_BURST)
+
+
+def too_many(wait: float, reason: str) -> HTTPException:
+    """429 with Retry-After in whole seconds."""
+    retry = math.ceil(wait)
+    return HTTPException(429, f"{reason}; retry in {retry} s", headers={"Retry-After": str(retry)})
 
 
 def _failures(request: Request) -> str:
@@ -62,7 +63,18 @@ def _failures(request: Request) -> str:
 def presented(request: Request) -> KeyRecord | None:
     """The live key of a request: its Authorization header, else its browser session's cookie (`session.py`).
 
-    The key id is put on the request's state for the audit log; the key itself is never kept or logged."""
+    An address past its failed attempts gets 429 before any key is hashed, and a request without a live key
+    counts against it, whatever it asked for (data or a page). The key id is put on the request's state for the
+    audit log; the key itself is never kept or logged."""
+    if wait := failures_wait(request):
+        raise too_many(wait, "too many failed key attempts from this address")
+    record = _record(request)
+    if record is None:
+        failed(request)
+    return record
+
+
+def _record(request: Request) -> KeyRecord | None:
     store: KeyStore = request.app.state.keys
     header = request.headers.get("authorization")
     if header is None and COOKIE in request.cookies:
@@ -76,20 +88,12 @@ def presented(request: Request) -> KeyRecord | None:
 
 
 async def caller(request: Request) -> KeyRecord:
-    """The key's record (a FastAPI dependency): 401 without a live key, 429 with Retry-After over its rate."""
-    if refused := too_many_failures(request):
-        raise refused
+    """The key's record (a FastAPI dependency): 401 without a live key, 429 with Retry-After over its rate or
+    past its address's failed attempts."""
     record = presented(request)
     if record is None:
-        failed(request)
         raise HTTPException(401, "a live API key is required: Authorization: Bearer pck_...", headers=CHALLENGE)
     request.state.principal = record.principal
-    wait = request.app.state.limiter.wait(record.key_id, record.rate)
-    if wait:
-        retry = math.ceil(wait)
-        raise HTTPException(
-            429,
-            f"rate limit of {record.rate:g} requests/s for key {record.key_id} reached; retry in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
+    if wait := request.app.state.limiter.wait(record.key_id, record.rate):
+        raise too_many(wait, f"rate limit of {record.rate:g} requests/s for key {record.key_id} reached")
     return record

@@ -14,12 +14,10 @@ from pulsecast.keys import KeyRecord
 router = APIRouter(prefix="/api/live")
 
 
-def _admin(record: KeyRecord) -> None:
+async def _answer(request: Request, record: KeyRecord, call, *args) -> Response:
+    """`call(*args)` for an admin key (403 for any other), its answer the deployment's paused state."""
     if not record.scope.unrestricted:
         raise HTTPException(403, "only an admin key may pause or resume the live simulation")
-
-
-async def _answer(request: Request, call, *args) -> Response:
     try:
         paused = await run_in_threadpool(call, *args)
     except NoPrefectServer as error:
@@ -30,17 +28,14 @@ async def _answer(request: Request, call, *args) -> Response:
 
 @router.get("", summary="Whether the live simulation (the live-simulation deployment) is paused.")
 async def state(request: Request, record: KeyRecord = Depends(caller)) -> Response:
-    _admin(record)
-    return await _answer(request, live_paused)
+    return await _answer(request, record, live_paused)
 
 
 @router.post("/pause", summary="Pause the live simulation (its deployment's schedule).")
 async def pause(request: Request, record: KeyRecord = Depends(caller)) -> Response:
-    _admin(record)
-    return await _answer(request, set_live_paused, True)
+    return await _answer(request, record, set_live_paused, True)
 
 
 @router.post("/resume", summary="Resume the live simulation.")
 async def resume(request: Request, record: KeyRecord = Depends(caller)) -> Response:
-    _admin(record)
-    return await _answer(request, set_live_paused, False)
+    return await _answer(request, record, set_live_paused, False)

@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from pulsecast.http.access import RateLimiter, caller, failed, presented, too_many_failures
+from pulsecast.http.access import RateLimiter, caller, failed, failures_wait, presented
 from pulsecast.http.assets import STATIC, versioned
 from pulsecast.http.session import COOKIE, LIFETIME_S, Sessions
 from pulsecast.keys import KeyRecord, KeyStore, key_id_of
@@ -71,9 +71,7 @@ async def login(request: Request) -> Response:
     claimed = key_id_of(key)
     request.state.key_id = claimed
     limiter: RateLimiter = request.app.state.limiter
-    wait = limiter.wait(f"login:{claimed}", LOGIN_RATE, take=False)
-    if refused := too_many_failures(request):
-        wait = max(wait, float(refused.headers["Retry-After"]))
+    wait = max(limiter.wait(f"login:{claimed}", LOGIN_RATE, take=False), failures_wait(request))
     if wait:
         retry = str(math.ceil(wait))
         return _login_page(f"Too many attempts: retry in {retry} s.", 429, {"Retry-After": retry})
@@ -112,5 +110,10 @@ async def me(request: Request, record: KeyRecord = Depends(caller)) -> Response:
 
 
 def _login_page(message: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
-    text = versioned((STATIC / "login.html").read_text()).replace("{{message}}", html.escape(message))
+    text = _login_html().replace("{{message}}", html.escape(message))
     return HTMLResponse(text, status_code=status, headers=headers)
+
+
+@functools.cache
+def _login_html() -> str:
+    return versioned((STATIC / "login.html").read_text())
