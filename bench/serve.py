@@ -66,7 +66,7 @@ from pulsecast.generator import WorldConfig, generate_backfill, generate_live
 from pulsecast.generator.simulation import FIRST_LIVE_WINDOW
 from pulsecast.generator.state import LiveState
 from pulsecast.ingest import ingest_run
-from pulsecast.keys import KeyStore
+from pulsecast.keys import KeyStore, key_id_of
 from pulsecast.live import micro_batch
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics
@@ -402,10 +402,6 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def key_id(key: str) -> str:
-    return key.split("_")[1]
-
-
 def row(name: str, tally: Tally, elapsed: float, inside: list[float]) -> str:
     at_client = f"{percentile(tally.latencies, 50):8.2f} {percentile(tally.latencies, 99):8.2f}"
     in_server = f"{percentile(inside, 50):8.2f} {percentile(inside, 99):8.2f}"
@@ -501,7 +497,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     local = in_process_ms(settings, mix, 5_000)
-    ids = [key_id(key) for key in keys.values()], [key_id(key) for key in browsers.keys]
+    ids = [key_id_of(key) for key in keys.values()], [key_id_of(key) for key in browsers.keys]
     inside = server_ms(settings, ids[0], started), server_ms(settings, ids[1], started)
     report_publisher(args.publisher, passes, started.timestamp(), ended)
     report(args, api, pages, elapsed, (*inside, inside[0] + inside[1]), local)

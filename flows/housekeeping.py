@@ -161,7 +161,7 @@ def keep_going(client: SyncPrefectClient, listed: list[DeploymentResponse], tidi
             continue
         if not _runs(client, {deployment.id: deployment.name}, [StateType.SCHEDULED, *HELD]):
             failures = failed_in_a_row(client, deployment.id)
-            delay = BACKOFF_S[min(failures, len(BACKOFF_S)) - 1] if failures else 0
+            delay = BACKOFF_S[failures - 1] if failures else 0  # failed_in_a_row counts up to len(BACKOFF_S)
             start = datetime.now(UTC) + timedelta(seconds=delay)
             client.create_flow_run_from_deployment(deployment.id, state=Scheduled(scheduled_time=start))
             tidied.started.append(deployment.name + (f" in {delay} s, after {failures} failed run(s)" if delay else ""))

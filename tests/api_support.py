@@ -13,12 +13,11 @@ from pathlib import Path
 import httpx
 from world_support import published_world
 
-from pulsecast.build import refresh
 from pulsecast.generator import WorldConfig, generate_live
 from pulsecast.generator.state import LiveState
 from pulsecast.http.server import serving
-from pulsecast.ingest import ingest_run
 from pulsecast.keys import KeyStore
+from pulsecast.live import micro_batch
 from pulsecast.metrics import snapshot
 from pulsecast.metrics.api import Metrics
 from pulsecast.metrics.scope import Kind, Scope
@@ -64,16 +63,16 @@ class ApiWorld:
         return published
 
     def land_next_hour(self) -> Path:
-        """The world's next hour of events as the live simulation lands them, then the live loop's ingest and
-        micro-batch refresh; waits until the server answers from the new snapshot."""
+        """The world's next hour of events as the live simulation lands them, then the live loop's micro-batch
+        (ingest, refresh, publish); waits until the server answers from the new snapshot."""
         live = self.settings.data_dir.parent / "live"
         state = LiveState.load(live / "state.json")
         landed = state.watermark if state else self.world.resolved_end()
         generate_live(self.world, self.settings.landing, live / "truth", live / "state.json", now=landed + HOUR)
-        ingest_run(self.settings)
-        published = refresh(self.settings).published
-        self.wait_until_served(published.name)
-        return published
+        built = micro_batch(self.settings).build
+        assert built is not None, "the next hour landed nothing to publish"
+        self.wait_until_served(built.published.name)
+        return built.published
 
     def wait_until_served(self, name: str, timeout_s: float = 60.0) -> None:
         """Until the server answers from snapshot `name` (it warms the changed questions on it first)."""

@@ -26,7 +26,6 @@ from pulsecast.settings import get_settings
 
 console = Console()
 
-QUEUE = "interactive"
 _CHANGE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*%?\s*$")
 _FIELDS = SimulationRequest.model_fields
 
@@ -80,7 +79,7 @@ def simulate(
         if request_id is None:
             request_id = what_if.run_here(request)
         elif not wait:
-            console.print(f"Submitted {request_id} to the {QUEUE} queue; `pulsecast simulations {request_id}` "
+            console.print(f"Submitted {request_id} to the {what_if.QUEUE} queue; `pulsecast simulations {request_id}` "
                           "shows it.")
             return
     _show_one(request_id)
