@@ -11,8 +11,7 @@ Four things it leaves to the operator, and these functions do them:
 - pausing a deployment deletes its future runs, not its late ones, and `prefect deploy` un-pauses it: delete
   a paused deployment's scheduled runs, and pause it again after each deploy;
 - a deployment whose run is meant to go on for good (the live loop, tagged `always-on`) has no schedule to
-  start it again once it ended (paused, crashed, failed): start a run whenever it has none and is not paused,
-  later and later after runs that failed in a row.
+  start it again once it ended (paused, crashed, failed): start a run whenever it has none and is not paused.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 from prefect.client.orchestration import SyncPrefectClient
@@ -36,16 +35,12 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import DeploymentResponse
 from prefect.client.schemas.sorting import FlowRunSort
-from prefect.states import Cancelled, Crashed, Scheduled
+from prefect.states import Cancelled, Crashed
 
 HELD = (StateType.PENDING, StateType.RUNNING, StateType.CANCELLING)
 """States in which a run holds its deployment's concurrency slot."""
 ALWAYS_ON = "always-on"
 """The tag of a deployment whose one run serve keeps going while the deployment is not paused."""
-BACKOFF_S = (5, 30, 120, 600)
-"""An always-on run is started again this many seconds after 1, 2, 3, 4 or more runs in a row failed or crashed."""
-FAILED = (StateType.FAILED, StateType.CRASHED)
-ENDED = (*FAILED, StateType.COMPLETED, StateType.CANCELLED)
 
 
 @dataclass
@@ -70,7 +65,7 @@ class Tidied:
             counts = ", ".join(f"{name} {n}" for name, n in self.paused_dropped.items())
             said.append(f"Dropped scheduled runs of paused deployments: {counts}.")
         if self.started:
-            said.append(f"Started a run of the always-on deployment(s) {'; '.join(self.started)} (none was going).")
+            said.append(f"Started a run of the always-on deployment(s) {', '.join(self.started)} (none was going).")
         return said
 
 
@@ -153,32 +148,13 @@ def drop_late_and_paused(
 
 
 def keep_going(client: SyncPrefectClient, listed: list[DeploymentResponse], tidied: Tidied) -> None:
-    """Start a run of each unpaused always-on deployment that has none scheduled, pending or running; after runs
-    that failed or crashed in a row, scheduled later and later (`BACKOFF_S`), so that a loop that cannot start
-    is not restarted on every pass."""
+    """Start a run of each unpaused always-on deployment that has none scheduled, pending or running."""
     for deployment in listed:
         if ALWAYS_ON not in deployment.tags or deployment.paused:
             continue
         if not _runs(client, {deployment.id: deployment.name}, [StateType.SCHEDULED, *HELD]):
-            failures = failed_in_a_row(client, deployment.id)
-            delay = BACKOFF_S[failures - 1] if failures else 0  # failed_in_a_row counts up to len(BACKOFF_S)
-            start = datetime.now(UTC) + timedelta(seconds=delay)
-            client.create_flow_run_from_deployment(deployment.id, state=Scheduled(scheduled_time=start))
-            tidied.started.append(deployment.name + (f" in {delay} s, after {failures} failed run(s)" if delay else ""))
-
-
-def failed_in_a_row(client: SyncPrefectClient, deployment: UUID) -> int:
-    """How many of the deployment's last runs, newest first, failed or crashed (up to the back-off's length)."""
-    ended = client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(
-            deployment_id=FlowRunFilterDeploymentId(any_=[deployment]),
-            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*ENDED])),
-        ),
-        sort=FlowRunSort.END_TIME_DESC,
-        limit=len(BACKOFF_S),
-    )
-    states = [run.state_type for run in ended]
-    return next((i for i, state in enumerate(states) if state not in FAILED), len(states))
+            client.create_flow_run_from_deployment(deployment.id)
+            tidied.started.append(deployment.name)
 
 
 def tidy(client: SyncPrefectClient, pool: str, *, worker_alive: bool) -> Tidied:

@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from uuid import UUID
@@ -32,7 +31,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL
-from prefect.states import Completed, Crashed, Failed, Running, State
+from prefect.states import Crashed
 from test_dbt_marts import (
     WORLD,
     built_tables,
@@ -43,7 +42,7 @@ from test_dbt_marts import (
 )
 
 from pulsecast.build import build
-from pulsecast.flows.housekeeping import ALWAYS_ON, BACKOFF_S, Tidied, keep_going
+from pulsecast.flows.housekeeping import ALWAYS_ON, Tidied, keep_going
 from pulsecast.flows.live import live
 from pulsecast.generator import generate_backfill
 from pulsecast.live import due
@@ -276,38 +275,3 @@ def test_every_mart_equals_a_full_rebuild_after_the_micro_batches(observed: Obse
         duplicates = con.execute("SELECT sum(rows_duplicate) FROM raw.ingested_files").fetchone()[0]
     assert duplicates >= 50, "re-sent events were part of the micro-batches"
     assert not differences, f"live micro-batches != full rebuild (rows only live, only full, total): {differences}"
-
-
-def test_an_always_on_run_that_keeps_failing_is_started_later_and_later(prefect_harness: None) -> None:
-    """Serve's housekeeping starts the live loop again whenever it has no run; after runs that failed or crashed
-    in a row it schedules the next one BACKOFF_S later, and a run that completed resets it."""
-    deployment_id = live.to_deployment(name="live-backoff", tags=[ALWAYS_ON]).apply()
-    scheduled_only = FlowRunFilter(
-        deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]),
-        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
-    )
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment(deployment_id)
-
-        def restarted() -> tuple[float, list[str]]:
-            """Housekeeping's pass: in how many seconds the run it scheduled starts, and what it said."""
-            tidied = Tidied()
-            keep_going(client, [deployment], tidied)
-            (run,) = client.read_flow_runs(flow_run_filter=scheduled_only)
-            return (run.state.state_details.scheduled_time - datetime.now(UTC)).total_seconds(), tidied.started
-
-        def ends(state: State) -> None:
-            (run,) = client.read_flow_runs(flow_run_filter=scheduled_only)
-            client.set_flow_run_state(run.id, Running(), force=True)
-            client.set_flow_run_state(run.id, state, force=True)
-
-        delay, said = restarted()
-        assert delay < 1 and said == ["live-backoff"]
-        for failures, state in enumerate([Failed(), Crashed(), Failed()], start=1):
-            ends(state)
-            delay, said = restarted()
-            assert BACKOFF_S[failures - 1] - 5 < delay <= BACKOFF_S[failures - 1], (failures, delay)
-            assert said == [f"live-backoff in {BACKOFF_S[failures - 1]} s, after {failures} failed run(s)"]
-        ends(Completed())
-        delay, said = restarted()
-        assert delay < 1 and said == ["live-backoff"]
